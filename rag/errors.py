@@ -1,0 +1,35 @@
+"""The one error hierarchy: every failure a user can meet, each message saying what to do next."""
+
+from __future__ import annotations
+
+
+class RAGError(Exception):
+    """Root of all errors raised by the ``rag`` package."""
+
+
+class ConfigError(RAGError):
+    """A setting is missing or invalid."""
+
+
+class BackendUnavailableError(RAGError):
+    """A backend is unknown or its optional dependency is not installed."""
+
+
+class IndexNotFoundError(RAGError):
+    """No usable index exists at the given directory."""
+
+
+class IndexMismatchError(RAGError):
+    """The index on disk was built with settings that differ from the current ones."""
+
+
+class IngestError(RAGError):
+    """A document could not be read or decoded."""
+
+
+class GenerationError(RAGError):
+    """An answer backend failed."""
+
+
+class InvalidQueryError(RAGError):
+    """A question was empty, too long, or otherwise unusable."""

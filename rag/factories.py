@@ -1,0 +1,43 @@
+"""The only place where settings become backend constructor calls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rag import registry
+from rag.protocols import Embedder, Generator
+from rag.settings import EmbedderSettings, GeneratorSettings
+
+
+def create_embedder(cfg: EmbedderSettings) -> Embedder:
+    """The configured embedding backend, model loaded."""
+    cls = registry.load("embedder", cfg.backend)
+    kwargs: dict[str, Any] = {}
+    if cfg.backend == "sentence-transformers":
+        kwargs = {"device": cfg.device, "batch_size": cfg.batch_size, "query_prefix": cfg.query_prefix}
+    embedder: Embedder = cls(cfg.model, **kwargs)
+    return embedder
+
+
+def embedder_fingerprint(cfg: EmbedderSettings) -> dict[str, Any]:
+    """What the index manifest records about the embedder (checked again at load time)."""
+    return {"backend": cfg.backend, "model": cfg.model, "query_prefix": cfg.query_prefix}
+
+
+def create_generator(cfg: GeneratorSettings, *, backend: str | None = None) -> Generator:
+    """The answer backend named by ``backend`` (default: the configured one)."""
+    name = backend or cfg.backend
+    cls = registry.load("generator", name)
+    generator: Generator
+    if name == "extractive":
+        generator = cls()
+    else:
+        generator = cls(
+            base_url=cfg.base_url,
+            model=cfg.model,
+            api_key=cfg.api_key,
+            temperature=cfg.temperature,
+            max_tokens=cfg.max_tokens,
+            timeout_s=cfg.timeout_s,
+        )
+    return generator

@@ -1,0 +1,132 @@
+"""Document loaders: find corpus files and turn each into cleaned ``Document`` objects, whatever the format."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+
+from rag.errors import IngestError
+from rag.loaders.cleaning import RawText, build_document, clean_text, extract_metadata, file_doc_id
+from rag.types import Document
+
+__all__ = [
+    "SUPPORTED_SUFFIXES",
+    "SourceFile",
+    "clean_text",
+    "discover_files",
+    "extract_metadata",
+    "load_source",
+]
+
+SUPPORTED_SUFFIXES: tuple[str, ...] = (".docx", ".htm", ".html", ".jsonl", ".md", ".pdf", ".txt")
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """A corpus file: its path, the root it was found under and its posix path relative to that root."""
+
+    path: Path
+    root: Path
+    rel: str
+
+    @property
+    def suffix(self) -> str:
+        return self.path.suffix.lower()
+
+
+def discover_files(paths: Sequence[Path]) -> list[SourceFile]:
+    """Supported files under ``paths``: folders are walked recursively in sorted order, skipping hidden entries.
+
+    A file given directly is its own source with its parent folder as root; it must have a supported suffix.
+    A file reached twice is listed once. Raises IngestError for a missing path or an unsupported file.
+    """
+    found: list[SourceFile] = []
+    seen: set[Path] = set()
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            candidates = [(file, path) for file in _walk(path)]
+        elif path.is_file():
+            if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                raise IngestError(
+                    f"{path}: unsupported file type {path.suffix or '(no suffix)'!r}; "
+                    f"supported: {', '.join(SUPPORTED_SUFFIXES)}"
+                )
+            candidates = [(path, path.parent)]
+        else:
+            raise IngestError(f"{path}: no such file or directory")
+        for file, root in candidates:
+            key = file.resolve()
+            if key not in seen:
+                seen.add(key)
+                found.append(SourceFile(path=file, root=root, rel=file.relative_to(root).as_posix()))
+    return found
+
+
+def _walk(root: Path) -> list[Path]:
+    files: list[Path] = []
+    # os.walk does not follow directory symlinks, so a link loop cannot make discovery endless.
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if not name.startswith(".") and PurePath(name).suffix.lower() in SUPPORTED_SUFFIXES:
+                files.append(Path(dirpath) / name)
+    return files
+
+
+def load_source(source: SourceFile, *, on_error: Callable[[IngestError], None] | None = None) -> list[Document]:
+    """Load one source file as documents (one per file; one per good line of a .jsonl file).
+
+    A file that cannot be loaded at all (empty, binary, undecodable, corrupt, no text) raises IngestError.
+    Per-record problems (bad .jsonl lines) do not stop the file: each is passed to ``on_error``, or logged
+    as a warning on this module's logger when no callback is given, and the good records are returned.
+    """
+    suffix = source.suffix
+    if suffix == ".jsonl":
+        from rag.loaders.jsonl import read_jsonl
+
+        result = read_jsonl(source.path, rel=source.rel)
+        for error in result.errors:
+            if on_error is None:
+                logger.warning("skipped record: %s", error)
+            else:
+                on_error(error)
+        return result.documents
+    raw = _read_raw(source)
+    return [
+        build_document(
+            raw.text,
+            doc_id=file_doc_id(source.rel),
+            source=source.rel,
+            name=str(source.path),
+            fallback_title=PurePath(source.rel).stem,
+            title=raw.title,
+            date=raw.date,
+        )
+    ]
+
+
+def _read_raw(source: SourceFile) -> RawText:
+    suffix = source.suffix
+    if suffix in {".txt", ".md"}:
+        from rag.loaders.text import read_text_file
+
+        return RawText(text=read_text_file(source.path))
+    if suffix in {".html", ".htm"}:
+        from rag.loaders.html import read_html
+
+        return read_html(source.path)
+    if suffix == ".pdf":
+        from rag.loaders.pdf import read_pdf
+
+        return read_pdf(source.path)
+    if suffix == ".docx":
+        from rag.loaders.docx import read_docx
+
+        return read_docx(source.path)
+    raise IngestError(f"{source.path}: unsupported file type {suffix!r}; supported: {', '.join(SUPPORTED_SUFFIXES)}")

@@ -1,0 +1,60 @@
+"""The pluggable seams: one small Protocol each for embedders, vector and lexical indexes, generators."""
+
+from __future__ import annotations
+
+from collections.abc import Generator as PieceStream
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from rag.types import Draft, Hit
+
+    FloatArray = npt.NDArray[np.float32]
+    IntArray = npt.NDArray[np.int64]
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors of a fixed dimension."""
+
+    name: str
+    dim: int
+
+    def embed(self, texts: Sequence[str], *, is_query: bool = False) -> FloatArray: ...
+
+
+@runtime_checkable
+class VectorIndex(Protocol):
+    """Nearest-neighbour search over vectors whose ids are chunk row numbers."""
+
+    def add(self, vectors: FloatArray) -> None: ...
+
+    def search(self, queries: FloatArray, k: int) -> tuple[FloatArray, IntArray]: ...
+
+    def save(self, path: Path) -> None: ...
+
+
+@runtime_checkable
+class LexicalIndex(Protocol):
+    """Keyword (BM25-style) search over tokenised chunk texts, ids are chunk row numbers."""
+
+    def search(self, query: str, k: int) -> tuple[FloatArray, IntArray]: ...
+
+    def save(self, path: Path) -> None: ...
+
+
+@runtime_checkable
+class Generator(Protocol):
+    """Writes an answer from retrieved hits.
+
+    ``generate`` yields text pieces (callers that do not stream join them) and *returns* a ``Draft``
+    with what only the backend knows: the short answer and whether the hits really answer the question.
+    """
+
+    name: str
+
+    def generate(self, question: str, hits: Sequence[Hit]) -> PieceStream[str, None, Draft]: ...

