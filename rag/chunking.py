@@ -5,19 +5,11 @@ from __future__ import annotations
 import hashlib
 import re
 from bisect import bisect_left, bisect_right
-from heapq import merge
 
 from rag.errors import ConfigError
+from rag.text import split_sentences, trim_span
 from rag.types import Chunk, Document
 
-# A run of sentence-ending marks plus the closing quotes/brackets that belong to the same sentence.
-# Half-width "." and "," are deliberately absent: in this corpus they appear inside numbers and as commas.
-_SENTENCE_END = re.compile(r"[。！？!?；;…]+[”’」』）)】》]*")
-# Short quoted/bracketed groups: a sentence end strictly inside one is not a split point (“好。”).
-_PROTECTED = re.compile(
-    r"“[^“”\n]{0,40}”|‘[^‘’\n]{0,40}’|「[^「」\n]{0,40}」|《[^《》\n]{0,40}》"
-    r"|（[^（）\n]{0,20}）|\([^()\n]{0,20}\)|【[^【】\n]{0,20}】"
-)
 # Numbers with their separators and units ("15.75亿元", "3.1万平方米", "2017-10-12", "1,200"): never cut inside.
 _NUMBER = re.compile(
     r"[0-9０-９]+(?:[.,:\-/．][0-9０-９]+)*(?:[%％‰]|[十百千万亿]+)?"
@@ -42,29 +34,6 @@ _NOT_HEADING = re.compile(
 _HAS_SENTENCE_END = re.compile(r"[。！？!?；;…]")
 _MAX_MARKED_HEADING = 60
 _MAX_PLAIN_HEADING = 40
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Return ``(start, end)`` spans of the sentences of ``text``; every line break is also a boundary."""
-    protected = [(m.start(), m.end()) for m in _PROTECTED.finditer(text)]
-    protected_starts = [s for s, _ in protected]
-    ends: list[int] = []
-    for m in _SENTENCE_END.finditer(text):
-        pos = m.end()
-        k = bisect_left(protected_starts, pos) - 1
-        if k >= 0 and protected[k][0] < pos < protected[k][1]:
-            continue  # inside a short quote: its closing mark ends the sentence instead
-        ends.append(pos)
-    newlines = [i for m in re.finditer(r"\n", text) for i in (m.start(), m.end())]
-    spans: list[tuple[int, int]] = []
-    prev = 0
-    for cut in merge(ends, newlines, [len(text)]):
-        if cut > prev:
-            span = _trim(text, prev, cut)
-            if span is not None:
-                spans.append(span)
-            prev = cut
-    return spans
 
 
 def detect_heading(line: str, *, next_line: str | None = None) -> bool:
@@ -114,15 +83,6 @@ def chunk_document(doc: Document, *, size: int = 300, overlap: int = 60, min_siz
     return chunks
 
 
-def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
-    seg = text[start:end]
-    stripped = seg.strip()
-    if not stripped:
-        return None
-    lead = len(seg) - len(seg.lstrip())
-    return start + lead, start + lead + len(stripped)
-
-
 def _heading_spans(text: str) -> list[tuple[int, int]]:
     """Trimmed spans of heading lines; an unmarked heading right after another heading is a subtitle."""
     lines = [(m.start(), m.end()) for m in _LINE.finditer(text) if not m.group().isspace()]
@@ -135,7 +95,7 @@ def _heading_spans(text: str) -> list[tuple[int, int]]:
         if heading and prev_was_heading and not _MARKED_HEADING.match(line.strip()):
             heading = False
         if heading:
-            span = _trim(text, s, e)
+            span = trim_span(text, s, e)
             if span is not None:
                 spans.append(span)
         prev_was_heading = heading
@@ -149,7 +109,7 @@ def _starts_heading(heading_starts: list[int], pos: int) -> bool:
 
 def _split_long(text: str, start: int, end: int, size: int) -> list[tuple[int, int]]:
     """Cut an over-long sentence at commas/colons, then 、, then anywhere outside a number."""
-    numbers = [(m.start() + start, m.end() + start) for m in _NUMBER.finditer(text, start, end)]
+    numbers = [(m.start(), m.end()) for m in _NUMBER.finditer(text, start, end)]
     number_starts = [s for s, _ in numbers]
     pieces: list[tuple[int, int]] = []
     pos = start
@@ -168,11 +128,11 @@ def _split_long(text: str, start: int, end: int, size: int) -> list[tuple[int, i
             if k >= 0 and numbers[k][0] < cut < numbers[k][1]:
                 # Back off to the number's start; only a number filling the window forces the cut past it.
                 cut = numbers[k][0] if numbers[k][0] > pos else numbers[k][1]
-        span = _trim(text, pos, cut)
+        span = trim_span(text, pos, cut)
         if span is not None:
             pieces.append(span)
         pos = cut
-    span = _trim(text, pos, end)
+    span = trim_span(text, pos, end)
     if span is not None:
         pieces.append(span)
     return pieces
@@ -181,8 +141,10 @@ def _split_long(text: str, start: int, end: int, size: int) -> list[tuple[int, i
 def _last_break(pattern: re.Pattern[str], text: str, lo: int, hi: int) -> int | None:
     """Position just after the last match of ``pattern`` in ``text[lo:hi]``, if any."""
     found = None
-    for m in pattern.finditer(text, lo, hi):
-        found = m.end()
+    # One character past `hi` so lookaheads see the real next character ("1,|200" is not a break).
+    for m in pattern.finditer(text, lo, hi + 1):
+        if m.end() <= hi:
+            found = m.end()
     return found if found is not None and found > lo else None
 
 
@@ -199,7 +161,13 @@ def _pack(
         while j + 1 < n and units[j + 1][1] - units[i][0] <= size:
             if is_heading[j + 1] and units[j][1] - units[i][0] >= min_size:
                 break
-            if is_heading[j + 1] and not is_heading[i] and ranges and units[j][1] - units[ranges[-1][0]][0] <= limit:
+            if (
+                is_heading[j + 1]
+                and not is_heading[i]
+                and ranges
+                and j >= ranges[-1][1]
+                and units[j][1] - units[ranges[-1][0]][0] <= limit
+            ):
                 # A short section tail joins the previous chunk rather than the next section.
                 ranges[-1][1] = j
                 merged_back = True

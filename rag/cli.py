@@ -83,7 +83,9 @@ def index_status_cmd(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
         return
     stale = status["stale"]
     out.print(f"index      {status['index']}  (build {status['build']}, built {status['built_at']})")
-    out.print(f"documents  {status['documents']}   chunks {status['chunks']}   size {status['size_bytes'] / 1e6:.1f} MB")
+    out.print(
+        f"documents  {status['documents']}   chunks {status['chunks']}   size {status['size_bytes'] / 1e6:.1f} MB"
+    )
     out.print(f"embedder   {status['embedder']['model']} ({status['embedder']['dim']}-d)   vectors {status['vector']}")
     out.print(f"chunking   {status['chunking']}")
     n_stale = sum(len(v) for v in stale.values())

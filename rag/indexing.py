@@ -131,9 +131,7 @@ def _load_corpus(
     return documents, source_meta
 
 
-def _embed_into(
-    out: np.ndarray[Any, Any], todo: list[tuple[int, str]], embedder: Embedder, *, progress: bool
-) -> None:
+def _embed_into(out: np.ndarray[Any, Any], todo: list[tuple[int, str]], embedder: Embedder, *, progress: bool) -> None:
     from tqdm import tqdm
 
     with tqdm(total=len(todo), desc="embedding", unit="chunk", disable=not progress or None) as bar:
@@ -320,7 +318,9 @@ def verify_index(index_dir: Path, *, embedder: Embedder | None = None, sample: i
             "faiss": len(index.vectors),
             "bm25": len(index.lexical),
         }
-        problems += [f"{name} holds {count} chunks, the manifest says {n}" for name, count in counts.items() if count != n]
+        problems += [
+            f"{name} holds {count} chunks, the manifest says {n}" for name, count in counts.items() if count != n
+        ]
         if vectors.shape[1:] != (manifest["embedder"]["dim"],):
             problems.append(f"vectors have shape {vectors.shape}, expected dimension {manifest['embedder']['dim']}")
         docs = {info.id: info for info in index.chunks.documents()}
@@ -347,7 +347,9 @@ def verify_index(index_dir: Path, *, embedder: Embedder | None = None, sample: i
             fresh = embedder.embed([c.text for c in index.chunks.chunks(rows)])
             cos = np.sum(fresh * np.asarray(vectors[rows]), axis=1)
             if float(cos.min()) < 0.99:
-                problems.append(f"re-embedded sample chunks differ from the stored vectors (min cosine {cos.min():.3f})")
+                problems.append(
+                    f"re-embedded sample chunks differ from the stored vectors (min cosine {cos.min():.3f})"
+                )
         stale = stale_sources(manifest)
         problems += [f"corpus file {what} since the build: {rel}" for what, rels in stale.items() for rel in rels]
     finally:

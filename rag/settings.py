@@ -15,7 +15,9 @@ class ChunkingSettings(BaseModel):
     """How documents are split into passages (defaults chosen by measurement, see README)."""
 
     size: int = Field(300, ge=50, le=4000, description="Target chunk length in characters.")
-    overlap: int = Field(60, ge=0, le=1000, description="Characters of trailing context repeated at the start of the next chunk.")
+    overlap: int = Field(
+        60, ge=0, le=1000, description="Characters of trailing context repeated at the start of the next chunk."
+    )
     min_size: int = Field(40, ge=1, description="A trailing piece shorter than this is merged into the previous chunk.")
 
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from bisect import bisect_left
 from functools import cache
+from heapq import merge
 
 # Units that follow figures in reports; longest first so "万平方米" wins over "万".
 _UNITS = sorted(
-    """% ‰ ％ 万亿元 亿美元 万美元 美元 亿元 万元 千元 元 万亿 亿 万 千 百 万平方米 平方米 平方公里 公顷 万亩 亩 公里 千米 米
-    万吨 吨 千瓦 兆瓦 万千瓦 千瓦时 个百分点 百分点 个 项 户 人次 人 家 名 所 件 次 台 辆 套 座 条 栋 间 处 批 只 头 倍
-    年 月 日 天 小时 分钟 岁 期 届 份 余 多""".split(),
+    """% ‰ ％ 万亿元 亿美元 万美元 美元 亿元 万元 千元 元 万亿 亿 万 千 百
+    万平方米 平方米 平方公里 公顷 万亩 亩 公里 千米 米 万吨 吨 千瓦 兆瓦
+    万千瓦 千瓦时 个百分点 百分点 个 项 户 人次 人 家 名 所 件 次 台 辆
+    套 座 条 栋 间 处 批 只 头 倍 年 月 日 天 小时 分钟 岁 期 届 份 余 多""".split(),
     key=len,
     reverse=True,
 )
@@ -25,9 +28,11 @@ _WORD_RE = re.compile(r"[\w\u3400-\u9fff]+")
 
 # Function words and question words: they carry no topic and would only add noise to BM25.
 STOPWORDS = frozenset(
-    """的 了 是 在 和 与 及 等 也 都 而 并 对 为 以 将 把 被 于 从 向 之 其 这 那 有 又 或 个 中 上 下 里
-    吗 呢 吧 啊 么 什么 多少 几 哪 哪些 哪个 哪里 哪儿 谁 怎么 怎样 如何 为什么 何时 什么时候 是否 请问 一下
-    去年 今年 的话 所 该 此 各 每 我 你 他 她 它 我们 你们 他们 the a an of to in and or is are""".split()
+    """的 了 是 在 和 与 及 等 也 都 而 并 对 为 以 将 把 被 于 从 向 之 其
+    这 那 有 又 或 个 中 上 下 里 吗 呢 吧 啊 么 什么 多少 几 哪 哪些 哪个
+    哪里 哪儿 谁 怎么 怎样 如何 为什么 何时 什么时候 是否 请问 一下 去年
+    今年 的话 所 该 此 各 每 我 你 他 她 它 我们 你们 他们
+    the a an of to in and or is are""".split()
 )
 
 _jieba_lock = threading.Lock()
@@ -73,5 +78,49 @@ def find_figures(text: str) -> list[tuple[int, int]]:
     """Spans of figures (Arabic or Chinese numerals with their units) in ``text``."""
     return [m.span() for m in FIGURE_RE.finditer(text)]
 
+
 # Bump when tokenize() changes: the lexical index must then be rebuilt.
 TOKENIZER_VERSION = "jieba-search+figures/1"
+
+
+# A run of sentence-ending marks plus the closing quotes/brackets that belong to the same sentence.
+# Half-width "." and "," are deliberately absent: in this corpus they appear inside numbers and as commas.
+_SENTENCE_END = re.compile(r"[。！？!?；;…]+[”’」』）)】》]*")
+# Short quoted/bracketed groups: a sentence end strictly inside one is not a split point (“好。”).
+_PROTECTED = re.compile(
+    r"“[^“”\n]{0,40}”|‘[^‘’\n]{0,40}’|「[^「」\n]{0,40}」|《[^《》\n]{0,40}》"
+    r"|（[^（）\n]{0,20}）|\([^()\n]{0,20}\)|【[^【】\n]{0,20}】"
+)
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Return ``(start, end)`` spans of the sentences of ``text``; every line break is also a boundary."""
+    protected = [(m.start(), m.end()) for m in _PROTECTED.finditer(text)]
+    protected_starts = [s for s, _ in protected]
+    ends: list[int] = []
+    for m in _SENTENCE_END.finditer(text):
+        pos = m.end()
+        k = bisect_left(protected_starts, pos) - 1
+        if k >= 0 and protected[k][0] < pos < protected[k][1]:
+            continue  # inside a short quote: its closing mark ends the sentence instead
+        ends.append(pos)
+    newlines = [i for m in re.finditer(r"\n", text) for i in (m.start(), m.end())]
+    spans: list[tuple[int, int]] = []
+    prev = 0
+    for cut in merge(ends, newlines, [len(text)]):
+        if cut > prev:
+            span = trim_span(text, prev, cut)
+            if span is not None:
+                spans.append(span)
+            prev = cut
+    return spans
+
+
+def trim_span(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """``(start, end)`` narrowed to exclude surrounding whitespace; None when only whitespace."""
+    seg = text[start:end]
+    stripped = seg.strip()
+    if not stripped:
+        return None
+    lead = len(seg) - len(seg.lstrip())
+    return start + lead, start + lead + len(stripped)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -26,7 +27,7 @@ class HashingEmbedder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
             chars = [c for c in text if not c.isspace()]
-            for gram in chars + [a + b for a, b in zip(chars, chars[1:], strict=False)]:
+            for gram in chars + [a + b for a, b in itertools.pairwise(chars)]:
                 out[row, self._bucket(gram)] += 1.0
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-12)

@@ -28,7 +28,8 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class SourceFile:
-    """A corpus file: its path, the root it was found under and its posix path relative to that root."""
+    """A corpus file: its path, the root it was found under, and ``rel``: its posix path from the root's parent
+    (``corpus/a.txt``), which is the document's ``source`` and the seed of its id."""
 
     path: Path
     root: Path
@@ -64,7 +65,9 @@ def discover_files(paths: Sequence[Path]) -> list[SourceFile]:
             key = file.resolve()
             if key not in seen:
                 seen.add(key)
-                found.append(SourceFile(path=file, root=root, rel=file.relative_to(root).as_posix()))
+                # rel starts with the root folder's own name ("corpus/a.txt"): sources stay distinct across roots.
+                rel = (PurePath(root.resolve().name) / file.relative_to(root)).as_posix()
+                found.append(SourceFile(path=file, root=root, rel=rel))
     return found
 
 

@@ -24,6 +24,9 @@ def read_html(path: Path) -> RawText:
     except OSError as exc:
         raise IngestError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
     markup = decode_html(data, name=str(path))
+    if "<html" not in markup[:2048].lower():
+        # trafilatura refuses markup that does not look like a page; give fragments a document shell.
+        markup = f"<html><body>{markup}</body></html>"
     try:
         text = trafilatura.extract(
             markup,

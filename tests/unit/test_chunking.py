@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -62,7 +63,8 @@ def test_numbers_and_commas_are_not_sentence_ends(number: str) -> None:
 
 def test_short_quotes_and_brackets_are_not_split() -> None:
     assert sentences("（一）实施项目谋划提升行动") == ["（一）实施项目谋划提升行动"]
-    assert sentences("深化“放管服”改革。提出“干！”口号。") == ["深化“放管服”改革。", "提出“干！”口号。"]
+    assert sentences("深化“放管服”改革。下一句") == ["深化“放管服”改革。", "下一句"]
+    assert sentences("他说：“我们要干。要快干！”然后") == ["他说：“我们要干。要快干！”", "然后"]
 
 
 def test_lines_are_boundaries_and_spans_index_the_original_text() -> None:
@@ -133,12 +135,14 @@ def test_headings_attached_under_numbered_section_in_seed_004() -> None:
     doc = seed_doc("004")
     heading = next(line.strip() for line in doc.text.splitlines() if "实施项目谋划提升行动" in line)
     section_start = doc.text.index(heading)
-    section_end = doc.text.index("实施精准招商提升行动") - 1
-    under = [c for c in chunk_document(doc) if section_start <= c.start < section_end]
+    section_end = doc.text.index(next(line.strip() for line in doc.text.splitlines() if "实施精准招商" in line))
+    chunks = chunk_document(doc)
+    under = [c for c in chunks if section_start <= c.start < section_end]
     assert len(under) >= 2
     assert {c.heading for c in under} == {heading}
-    # "三、重点任务" opens the first of those chunks: the innermost heading of the run wins.
-    assert under[0].text.startswith("三、重点任务")
+    # "三、重点任务" directly precedes it and opens a chunk: the innermost heading of the run wins.
+    (opening,) = [c for c in chunks if c.text.startswith("三、重点任务")]
+    assert heading in opening.text and opening.heading == heading
 
 
 def test_heading_starts_a_new_chunk_and_chunks_before_any_heading_have_none() -> None:
@@ -190,7 +194,7 @@ def test_random_slices_of_the_corpus_keep_offsets_and_coverage() -> None:
 def test_hard_cuts_never_fall_inside_a_number(number: str) -> None:
     size = 30
     for pad in range(1, size + 5):  # move the number across the would-be cut position
-        text = "甲" * pad + number + "乙" * 40
+        text = "前面还有一句话。" + "甲" * pad + number + "乙" * 40  # the long sentence starts mid-text
         doc = make_doc(text)
         chunks = chunk_document(doc, size=size, overlap=0, min_size=0)
         assert_invariants(doc, chunks, size=size, min_size=0)
@@ -205,12 +209,12 @@ def test_long_sentence_splits_at_a_comma_first() -> None:
 
 
 def test_overlap_repeats_whole_trailing_sentences() -> None:
-    sentence = [f"第{i:02d}句话写满二十个字符的内容呀。" for i in range(12)]
+    sentence = [f"第{i:02d}句话写满二十个字符的内容呀呀呀呀。" for i in range(12)]
     assert {len(s) for s in sentence} == {20}
     doc = make_doc("".join(sentence))
     chunks = chunk_document(doc, size=100, overlap=45, min_size=0)
     assert_invariants(doc, chunks, size=100, min_size=0)
-    for prev, nxt in zip(chunks, chunks[1:], strict=False):
+    for prev, nxt in pairwise(chunks):
         shared = doc.text[nxt.start : prev.end]
         # Two whole sentences (40 chars) fit in the 45-char overlap; three would not.
         assert nxt.start % 20 == 0 and len(shared) == 40
@@ -221,7 +225,7 @@ def test_no_overlap_when_the_last_sentence_is_longer_than_overlap() -> None:
     doc = make_doc("".join(f"第{i}句" + "字" * 45 + "。" for i in range(8)))
     chunks = chunk_document(doc, size=120, overlap=40, min_size=0)
     assert len(chunks) > 1
-    assert all(nxt.start >= prev.end for prev, nxt in zip(chunks, chunks[1:], strict=False))
+    assert all(nxt.start >= prev.end for prev, nxt in pairwise(chunks))
 
 
 def test_short_trailing_chunk_is_merged_into_the_previous_one() -> None:
