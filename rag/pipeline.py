@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Generator as PieceStream
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from rag import store
 from rag.errors import InvalidQueryError
-from rag.factories import create_embedder, embedder_fingerprint
-from rag.protocols import Embedder
+from rag.citations import resolve_citations
+from rag.factories import create_embedder, create_generator, embedder_fingerprint
+from rag.protocols import Embedder, Generator
 from rag.retriever import HybridRetriever, LoadedIndex
 from rag.settings import Settings
-from rag.types import Hit
+from rag.types import Answer, Draft, Hit
 
 MAX_QUESTION_CHARS = 2000
 
@@ -42,6 +45,7 @@ class Pipeline:
         self.settings = settings
         self.index = index
         self.embedder = embedder
+        self._generators: dict[str, Generator] = {}
         r = settings.retrieval
         self.retriever = HybridRetriever(
             index,
@@ -58,8 +62,67 @@ class Pipeline:
         hits = self.retriever.search(q, top_k=top_k or self.settings.retrieval.top_k)
         return SearchResult(hits, (time.perf_counter() - t0) * 1000)
 
+    def generator(self, backend: str | None = None) -> Generator:
+        """The answer backend ``backend`` (default: the configured one), created once and kept."""
+        name = backend or self.settings.generator.backend
+        if name not in self._generators:
+            self._generators[name] = create_generator(self.settings.generator, backend=name)
+        return self._generators[name]
+
+    def ask_stream(
+        self, question: str, *, top_k: int | None = None, backend: str | None = None
+    ) -> PieceStream[str, None, Answer]:
+        """Yield the answer's text pieces as the backend writes them; return the finished ``Answer``."""
+        t0 = time.perf_counter()
+        found = self.search(question, top_k=top_k)
+        generator = self.generator(backend)
+        t1 = time.perf_counter()
+        pieces: list[str] = []
+        stream = generator.generate(question.strip(), found.hits)
+        while True:
+            try:
+                piece = next(stream)
+            except StopIteration as stop:
+                draft: Draft = stop.value if isinstance(stop.value, Draft) else Draft()
+                break
+            pieces.append(piece)
+            yield piece
+        t2 = time.perf_counter()
+        text, citations = resolve_citations("".join(pieces), found.hits)
+        grounded = draft.grounded and bool(citations)
+        return Answer(
+            question=question,
+            answer=text,
+            short_answer=draft.short_answer if grounded else None,
+            grounded=grounded,
+            citations=citations,
+            backend=generator.name,
+            timings_ms={"retrieve": found.ms, "generate": (t2 - t1) * 1000, "total": (t2 - t0) * 1000},
+            extra={"reason": draft.reason} if draft.reason else {},
+        )
+
+    def ask(self, question: str, *, top_k: int | None = None, backend: str | None = None) -> Answer:
+        """Answer ``question`` from the corpus (the streamed pieces joined)."""
+        return drain(self.ask_stream(question, top_k=top_k, backend=backend))
+
     def close(self) -> None:
         self.index.close()
+
+
+def drain(stream: PieceStream[str, None, Answer]) -> Answer:
+    """Run a piece stream to its end and return its final value."""
+    while True:
+        try:
+            next(stream)
+        except StopIteration as stop:
+            answer: Answer = stop.value
+            return answer
+
+
+def iter_pieces(stream: PieceStream[str, None, Answer]) -> Iterator[str | Answer]:
+    """The stream's pieces followed by its final ``Answer``, for callers that forward both."""
+    answer = yield from stream
+    yield answer
 
 
 def build_pipeline(settings: Settings, *, index_dir: Path | None = None, embedder: Embedder | None = None) -> Pipeline:

@@ -19,11 +19,11 @@ _UNITS = sorted(
     reverse=True,
 )
 FIGURE_RE = re.compile(
-    r"(?<![\d.])\d+(?:[.,]\d+)*(?:\s?(?:" + "|".join(re.escape(u) for u in _UNITS) + r"))*"
+    r"(?<![\d.])\d+(?:[.,]\d+)*(?:\s?(?:" + "|".join(re.escape(u) for u in _UNITS) + r"))?"
     r"|[零〇一二两三四五六七八九十百千万亿]+(?:点[零〇一二三四五六七八九]+)?(?:%|个百分点|万元|亿元|元|个|项|户|人|家|名)",
 )
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
-_SPLIT_RE = re.compile(r"(\d+(?:[.,]\d+)*(?:\s?(?:" + "|".join(re.escape(u) for u in _UNITS) + r"))*)")
+_SPLIT_RE = re.compile(r"(\d+(?:[.,]\d+)*(?:\s?(?:" + "|".join(re.escape(u) for u in _UNITS) + r"))?)")
 _WORD_RE = re.compile(r"[\w\u3400-\u9fff]+")
 
 # Function words and question words: they carry no topic and would only add noise to BM25.
