@@ -21,8 +21,9 @@ from rag.settings import Settings
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Question answering over Chinese reports.")
 index_app = typer.Typer(no_args_is_help=True, help="Build and inspect the index.")
 app.add_typer(index_app, name="index")
-out = Console()
-err = Console(stderr=True)
+# soft_wrap: lines are never broken at the terminal width, so piped output and error messages stay one line each.
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 IndexOpt = Annotated[Path | None, typer.Option("--index", help="Index directory (default: settings, `index/`).")]
 TopKOpt = Annotated[int | None, typer.Option("--top-k", min=1, max=100, help="Passages to return.")]
@@ -132,6 +133,131 @@ def search_cmd(
         heading = f" · {hit.chunk.heading}" if hit.chunk.heading else ""
         out.print(f"[bold][{i}][/bold] {hit.score:.4f}  {hit.title}{heading}  ({hit.source})", highlight=False)
         out.print("    " + hit.chunk.text.replace("\n", " ")[:300], highlight=False)
+
+
+def _print_answer(answer: dict[str, Any]) -> None:
+    style = "green" if answer["grounded"] else "yellow"
+    out.print(f"[{style}]{answer['answer']}[/{style}]", highlight=False)
+    if answer["short_answer"]:
+        out.print(f"[bold]short answer:[/bold] {answer['short_answer']}", highlight=False)
+    for c in answer["citations"]:
+        out.print(f"  [{c['n']}] {c['title']} — {c['source']} [{c['start']}:{c['end']}]", highlight=False, markup=False)
+    if answer.get("reason"):
+        out.print(f"  ({answer['reason']})", highlight=False, markup=False)
+
+
+def _read_batch(path: Path) -> list[dict[str, Any]]:
+    items = []
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+                    raise ValueError('each line needs a "question" string')
+            except ValueError as exc:
+                raise ConfigError(f"{path} line {n}: {exc}") from exc
+            items.append(item)
+    return items
+
+
+@app.command("ask")
+def ask_cmd(
+    question: Annotated[str | None, typer.Argument(help="The question; leave out for an interactive prompt.")] = None,
+    top_k: TopKOpt = None,
+    index: IndexOpt = None,
+    backend: Annotated[str | None, typer.Option("--backend", help="Answer backend (default: settings).")] = None,
+    as_json: JsonOpt = False,
+    input_file: Annotated[Path | None, typer.Option("--input", help="Batch: JSONL of {id, question}.")] = None,
+    output_file: Annotated[Path | None, typer.Option("--output", help="Batch: where to write the answers.")] = None,
+) -> None:
+    """Answer a question from the corpus with cited sources (or an honest "not found")."""
+    from rag.errors import InvalidQueryError
+    from rag.pipeline import build_pipeline
+
+    if (input_file is None) != (output_file is None):
+        raise ConfigError("batch mode needs both --input FILE and --output FILE")
+    items = _read_batch(input_file) if input_file else []
+    pipeline = build_pipeline(_settings(index))
+    if input_file and output_file:
+        with open(output_file, "w", encoding="utf-8") as fh:
+            for n, item in enumerate(items, 1):
+                found = pipeline.search(item["question"], top_k=top_k)
+                answer = pipeline.ask(item["question"], top_k=top_k, backend=backend).to_dict()
+                answer["id"] = item.get("id", str(n))
+                answer["retrieved"] = [
+                    {"doc_id": h.chunk.doc_id, "chunk_id": h.chunk.id, "score": round(h.score, 6)} for h in found.hits
+                ]
+                fh.write(json.dumps(answer, ensure_ascii=False) + "\n")
+        err.print(f"{len(items)} answers written to {output_file}")
+        return
+    if question is not None:
+        answer = pipeline.ask(question, top_k=top_k, backend=backend).to_dict()
+        _print_json(answer) if as_json else _print_answer(answer)
+        return
+    out.print("Ask a question about the corpus (empty line or Ctrl-D to quit).")
+    while True:
+        try:
+            line = input("问> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            break
+        if not line:
+            break
+        try:
+            _print_answer(pipeline.ask(line, top_k=top_k, backend=backend).to_dict())
+        except InvalidQueryError as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False)
+
+
+@app.command("eval")
+def eval_cmd(
+    dataset: Annotated[
+        Path, typer.Option("--dataset", help="Bench folder (passages.jsonl + questions.jsonl) or seeds_dev.tsv.")
+    ],
+    index: IndexOpt = None,
+    limit: Annotated[int, typer.Option("--limit", min=0, help="Ask only the first N questions (0: all).")] = 0,
+    answers: Annotated[bool, typer.Option("--answers/--no-answers", help="Also score the answers.")] = True,
+    json_file: Annotated[Path | None, typer.Option("--json", help="Write the figures to this file.")] = None,
+) -> None:
+    """Score retrieval (hit@k, MRR@10, CMRC chunk-level) and answers (EM/F1, containment) on a bench set."""
+    import tempfile
+
+    from rag.evaluation import evaluate, load_questions
+    from rag.indexing import build_index
+    from rag.pipeline import build_pipeline
+
+    if not dataset.exists():
+        raise ConfigError(f"dataset {dataset} not found; the bench data lives in ../shared/bench")
+    settings = _settings(index)
+    questions = load_questions(dataset)[: limit or None]
+    with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
+        if index is None and dataset.is_dir():
+            err.print(f"indexing {dataset / 'passages.jsonl'} into a temporary index")
+            settings.index.dir = Path(tmp)
+            build_index(settings, corpus=[dataset / "passages.jsonl"], on_event=lambda m: err.print(m))
+        pipeline = build_pipeline(settings)
+        texts: dict[str, str | None] = {}
+
+        def doc_text(doc_id: str) -> str | None:
+            if doc_id not in texts:
+                doc = pipeline.index.chunks.document(doc_id)
+                texts[doc_id] = doc.text if doc else None
+            return texts[doc_id]
+
+        report = evaluate(
+            questions,
+            retrieve=lambda q: pipeline.search(q, top_k=10).hits,
+            doc_text=doc_text,
+            ask=(lambda q: pipeline.ask(q).to_dict()) if answers else None,
+            progress=True,
+        )
+        pipeline.close()
+    report["dataset"] = str(dataset)
+    report["settings"] = {"retrieval": settings.retrieval.model_dump(), "chunking": settings.chunking.model_dump()}
+    _print_json(report)
+    if json_file:
+        json_file.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
 def main() -> None:

@@ -30,7 +30,7 @@ def create_generator(cfg: GeneratorSettings, *, backend: str | None = None) -> G
     cls = registry.load("generator", name)
     generator: Generator
     if name == "extractive":
-        generator = cls()
+        generator = cls(min_support=cfg.min_support)
     else:
         generator = cls(
             base_url=cfg.base_url,

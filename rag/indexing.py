@@ -108,9 +108,10 @@ def _load_corpus(
     source_meta: dict[str, dict[str, Any]] = {}
     old_sources: dict[str, Any] = previous.manifest["sources"] if previous else {}
     for src in sources:
+        bad_records: list[IngestError] = []  # bad .jsonl lines: the file loads, each skipped line is reported
         try:
             digest = file_sha256(src.path)
-            docs = load_source(src)
+            docs = load_source(src, on_error=bad_records.append)
         except (OSError, IngestError) as exc:
             report.failed.append((src.rel, str(exc)))
             old = old_sources.get(src.rel)
@@ -119,6 +120,7 @@ def _load_corpus(
                 documents.extend(kept)
                 source_meta[src.rel] = old
             continue
+        report.failed.extend((src.rel, str(e)) for e in bad_records)
         ids = []
         for doc in docs:
             if doc.id in seen:

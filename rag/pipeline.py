@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag import store
-from rag.errors import InvalidQueryError
 from rag.citations import resolve_citations
+from rag.errors import InvalidQueryError
 from rag.factories import create_embedder, create_generator, embedder_fingerprint
 from rag.protocols import Embedder, Generator
+from rag.ranking import RankWeights
 from rag.retriever import HybridRetriever, LoadedIndex
 from rag.settings import Settings
 from rag.types import Answer, Draft, Hit
@@ -54,6 +55,10 @@ class Pipeline:
             rrf_k=r.rrf_k,
             dense_weight=r.dense_weight,
             lexical_weight=r.lexical_weight,
+            rerank_depth=r.rerank_depth,
+            rank_weights=RankWeights(r.coverage_weight, r.answer_weight, r.consensus_weight)
+            if r.rerank_depth
+            else None,
         )
 
     def search(self, question: str, *, top_k: int | None = None) -> SearchResult:
@@ -61,6 +66,10 @@ class Pipeline:
         t0 = time.perf_counter()
         hits = self.retriever.search(q, top_k=top_k or self.settings.retrieval.top_k)
         return SearchResult(hits, (time.perf_counter() - t0) * 1000)
+
+    def warm_up(self) -> None:
+        """Load what the first question would otherwise wait for (tokenizer dictionaries, tagger)."""
+        self.ask("恒口示范区新建标准化厂房多少平方米？", top_k=2)
 
     def generator(self, backend: str | None = None) -> Generator:
         """The answer backend ``backend`` (default: the configured one), created once and kept."""
@@ -133,4 +142,6 @@ def build_pipeline(settings: Settings, *, index_dir: Path | None = None, embedde
         embedder=embedder_fingerprint(settings.embedder),
         chunking=settings.chunking.model_dump(),
     )
-    return Pipeline(settings, index, embedder or create_embedder(settings.embedder))
+    pipeline = Pipeline(settings, index, embedder or create_embedder(settings.embedder))
+    pipeline.warm_up()
+    return pipeline

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from rag import registry, store
 from rag.protocols import Embedder
+from rag.ranking import DEFAULT_WEIGHTS, RankWeights, rerank
 from rag.types import Hit
 
 
@@ -62,6 +61,8 @@ class HybridRetriever:
         rrf_k: float = 60.0,
         dense_weight: float = 1.0,
         lexical_weight: float = 1.0,
+        rerank_depth: int = 10,
+        rank_weights: RankWeights | None = DEFAULT_WEIGHTS,
     ) -> None:
         self.index = index
         self.embedder = embedder
@@ -69,6 +70,8 @@ class HybridRetriever:
         self.rrf_k = rrf_k
         self.dense_weight = dense_weight
         self.lexical_weight = lexical_weight
+        self.rerank_depth = rerank_depth
+        self.rank_weights = rank_weights
 
     def candidate_lists(self, query: str) -> RankedLists:
         depth = min(self.candidates, self.index.size)
@@ -96,10 +99,17 @@ class HybridRetriever:
         order = sorted(fused.items(), key=lambda kv: -kv[1])
         return [(row, score, signals[row]) for row, score in order]
 
+    def rank(self, query: str, lists: RankedLists, *, top_k: int) -> list[Hit]:
+        """Fuse the candidate lists, then re-rank the head with evidence signals (see ``rag.ranking``)."""
+        depth = max(top_k, self.rerank_depth) if self.rank_weights else top_k
+        hits = self.hits(self.fuse(lists)[:depth])
+        if self.rank_weights:
+            hits = rerank(query, hits, weights=self.rank_weights)
+        return hits[:top_k]
+
     def search(self, query: str, *, top_k: int = 5) -> list[Hit]:
         """The ``top_k`` best chunks for ``query``."""
-        fused = self.fuse(self.candidate_lists(query))[:top_k]
-        return self.hits([(row, score, sig) for row, score, sig in fused])
+        return self.rank(query, self.candidate_lists(query), top_k=top_k)
 
     def hits(self, ranked: Sequence[tuple[int, float, dict[str, float]]]) -> list[Hit]:
         chunks = self.index.chunks.chunks([row for row, _, _ in ranked])
@@ -109,8 +119,3 @@ class HybridRetriever:
             info = infos[chunk.doc_id]
             out.append(Hit(chunk=chunk, score=score, title=info.title, source=info.source, date=info.date, signals=sig))
         return out
-
-
-def cosine_rows(vectors: np.ndarray[Any, Any], rows: Sequence[int], query: np.ndarray[Any, Any]) -> list[float]:
-    """Cosine of ``query`` with stored vectors at ``rows`` (vectors are normalised)."""
-    return [float(v) for v in np.asarray(vectors[list(rows)]) @ query]

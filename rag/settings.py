@@ -53,11 +53,20 @@ class RetrievalSettings(BaseModel):
     rrf_k: float = Field(60.0, gt=0, description="Reciprocal-rank-fusion constant.")
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
     lexical_weight: float = Field(1.0, ge=0, description="Weight of the lexical ranking in fusion.")
+    rerank_depth: int = Field(
+        10, ge=0, le=200, description="Fused candidates re-ranked with evidence signals (0: off)."
+    )
+    coverage_weight: float = Field(0.5, ge=0, description="Re-ranking: weight of question coverage.")
+    answer_weight: float = Field(0.2, ge=0, description="Re-ranking: weight of holding an answer of the asked kind.")
+    consensus_weight: float = Field(0.2, ge=0, description="Re-ranking: weight of agreement with other candidates.")
 
 
 class GeneratorSettings(BaseModel):
     """The answer backend."""
 
+    min_support: float = Field(
+        0.65, ge=0, le=1, description="Extractive backend: evidence support below which it answers 'not found'."
+    )
     backend: str = Field("extractive", description="Registered answer backend: `extractive` or an LLM backend.")
     base_url: str | None = Field(None, description="OpenAI-compatible server URL, e.g. http://127.0.0.1:8080/v1.")
     model: str | None = Field(None, description="Model name sent to the LLM server.")

@@ -1,6 +1,6 @@
 """Retrieval ablations on a bench set: computes dense and lexical candidates once, then scores fusion variants.
 
-    python scripts/tune_retrieval.py --dataset ../shared/bench/rgb_zh --index /tmp/idx_rgb
+python scripts/tune_retrieval.py --dataset ../shared/bench/rgb_zh --index /tmp/idx_rgb
 """
 
 from __future__ import annotations

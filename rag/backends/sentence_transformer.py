@@ -44,6 +44,9 @@ class SentenceTransformerEmbedder:
     def __init__(self, model: str, *, device: str = "cpu", batch_size: int = 32, query_prefix: str = "") -> None:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # the per-load "Loading weights" bar is noise in a CLI or a server log
 
         self.name = model
         self.batch_size = batch_size

@@ -1,0 +1,299 @@
+"""Question analysis and evidence scoring shared by ranking and answering: the expected answer kind, the
+question's content words, how well each sentence of the evidence covers them, and candidate answer spans."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import PurePath
+
+from rag.text import FIGURE_RE, split_sentences, tokenize
+from rag.types import Hit
+
+
+class AnswerKind(Enum):
+    """What kind of span the question asks for."""
+
+    FIGURE = "figure"
+    DATE = "date"
+    PERSON = "person"
+    PLACE = "place"
+    ORG = "org"
+    LIST = "list"
+    OTHER = "other"
+
+
+# First match wins: strong date cues before figures ("哪一年" is not a count), "时间" alone only at the end.
+_KIND_CUES: list[tuple[AnswerKind, re.Pattern[str]]] = [
+    (AnswerKind.LIST, re.compile(r"哪些")),
+    (AnswerKind.DATE, re.compile(r"什么时候|何时|哪一?年|几月|哪一?天|几号|哪个月|什么日期|哪个日子")),
+    (AnswerKind.PERSON, re.compile(r"谁|哪一?位|什么人|哪个人")),
+    (
+        AnswerKind.PLACE,
+        re.compile(r"哪里|在哪|哪儿|哪个地方|什么地方|哪个(?:城市|省份?|国家|地区|县|市)|哪座城市|地点"),
+    ),
+    (AnswerKind.ORG, re.compile(r"哪家|哪个(?:公司|机构|单位|企业|组织|球?队)|什么(?:机构|公司|单位|组织)|哪支")),
+    (
+        AnswerKind.FIGURE,
+        re.compile(
+            r"多少|几|百分之|比例|比重|占比|增幅|增速|增长率|多大|多高|多长|多重|多远|多久|多深|数量|人数|金额|总额|规模"
+        ),
+    ),
+    (AnswerKind.DATE, re.compile(r"时间|日期")),
+    # No question word at all ("2022年8月我国汽车出口量"): a measure noun at the end still asks for a figure.
+    (AnswerKind.FIGURE, re.compile(r"(?:率|量|额|收入|营收|票房|价格|售价|产值|总值|人口)[？?]?$")),
+]
+# Where the asked-for slot sits in the question; the words around it locate the answer in a sentence.
+_SLOT_RE = re.compile(
+    r"多少|几|百分之几|什么时候|何时|哪一?年|哪一?天|哪个?\w{0,2}|什么\w{0,2}|谁|哪里|哪儿|在哪|多[大高长重远久深]"
+)
+# Words that only shape the question (and prepositions that STOPWORDS keeps); not evidence to look for.
+_QUESTION_WORDS = frozenset(
+    "通过 对于 关于 根据 按照 进行 时间 时候 日期 哪年 哪一年 哪天 多大 多高 多长 多久 多远 多重 多深 "
+    "哪家 哪位 哪支 哪部 哪种 哪项 具体 分别 一共 共 总共 大约 约 数量 请问 "
+    "是 叫 叫做 称为 哪两个 哪两 两个 一个 什么样 情况".split()
+)
+_DATE_RE = re.compile(
+    r"\d{4}\s?年(?:\s?\d{1,2}\s?月(?:\s?\d{1,2}\s?[日号])?)?|\d{1,2}\s?月\s?\d{1,2}\s?[日号](?:\s?\d{1,2}\s?[时点])?"
+    r"|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}\s?月(?:份|上旬|中旬|下旬)?|[〇零一二三四五六七八九]{4}年"
+)
+_ORG_RE = re.compile(
+    r"[\u4e00-\u9fffA-Za-z0-9]{2,10}?(?:公司|集团|银行|大学|学院|研究院|研究所|委员会|协会|医院|电视台)"
+)
+_POS_FOR_KIND = {
+    AnswerKind.PERSON: ("nr", "nrt", "nrfg"),
+    AnswerKind.PLACE: ("ns",),
+    AnswerKind.ORG: ("nt",),
+}
+_SPECIFIC_POS = ("nr", "nrt", "nrfg", "ns", "nt", "nz")
+_COMMON_FREQ = 500  # jieba dictionary count above which a tagged "name" is an ordinary word (新建, 力争, 中国)
+_ADMIN_SUFFIX = re.compile(r"(?:特别行政区|自治区|自治州|示范区|新区|市|区|县|省|镇|乡|村|州)$")
+_HAN = re.compile(r"[\u4e00-\u9fff]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A content word of the question with the smaller search tokens it contains."""
+
+    text: str
+    parts: tuple[str, ...]
+    specific: bool  # a year/number or a proper name: its absence from the evidence is a strong negative
+
+    def match(self, text: str) -> float:
+        """1 when the word occurs in ``text``; partial credit for its parts; 0 otherwise. A specific word
+        only counts whole, or as its stem ("衡水市" → "衡水", "2015年" → "2015") where that stem stands as a
+        word of its own, so "陕西安康" does not match "西安市" nor "20150" "2015年"."""
+        if self.text in text:
+            return 1.0
+        if self.specific:
+            number = re.fullmatch(r"(\d+(?:\.\d+)?)[年月日号]?", self.text)
+            if number:
+                return 1.0 if re.search(rf"(?<![\d.]){re.escape(number.group(1))}(?!\d)", text) else 0.0
+            stem = _ADMIN_SUFFIX.sub("", self.text)
+            return 1.0 if stem != self.text and _stands_alone(stem, text) else 0.0
+        found = [len(p) for p in self.parts if p in text]
+        return 0.8 * max(found) / len(self.text) if found else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionAnalysis:
+    """The question's expected answer kind, its content words, the slot context and any unit it asks for."""
+
+    kind: AnswerKind
+    terms: tuple[Term, ...]
+    left: tuple[str, ...]  # content tokens just before the asked-for slot, nearest last
+    right: tuple[str, ...]  # content tokens just after it, nearest first
+    unit: str  # characters after 多少/几 ("平方米", "名", "个"): a figure candidate ending with them is preferred
+    english: bool
+
+
+def _stands_alone(word: str, text: str) -> bool:
+    """Whether ``word`` occurs in ``text`` as a word of its own (segmenting a few characters around it)."""
+    for m in re.finditer(re.escape(word), text):
+        window = text[max(0, m.start() - 4) : m.end() + 4]
+        if word in tokenize(window):
+            return True
+    return False
+
+
+def _posseg(text: str) -> list[tuple[str, str]]:
+    import jieba.posseg
+
+    return [(p.word, p.flag) for p in jieba.posseg.lcut(text)]
+
+
+def _is_name(word: str, flag: str) -> bool:
+    """A proper name worth insisting on: tagged as one and not a common dictionary word (jieba tags 新建 ns),
+    or a place with an administrative suffix, or a Latin-script name."""
+    import jieba
+
+    if len(word) < 2:
+        return False
+    if flag == "eng":
+        return True
+    common = jieba.dt.FREQ.get(word, 0) >= _COMMON_FREQ
+    return flag in _SPECIFIC_POS and (not common or (len(word) >= 3 and bool(_ADMIN_SUFFIX.search(word))))
+
+
+def analyse_question(question: str) -> QuestionAnalysis:
+    """Expected answer kind, weighted content words and slot context of ``question``."""
+    kind = next((k for k, cue in _KIND_CUES if cue.search(question)), AnswerKind.OTHER)
+    unit = ""
+    m = re.search(r"(?:多少|几)([^\s，。？?！!、,的]{1,3})", question)
+    if m and kind is AnswerKind.FIGURE:
+        unit = m.group(1)
+    tokens = [t for t in dict.fromkeys(tokenize(question)) if t not in _QUESTION_WORDS and t != unit]
+    if unit:
+        tokens = [t for t in tokens if not unit.startswith(t)]
+    proper = {w.lower() for w, flag in _posseg(question) if _is_name(w, flag)}
+    proper |= {t.lower() for t in re.findall(r"《([^》]{1,30})》", question)}
+    maximal = [t for t in tokens if not any(t != o and t in o for o in tokens)]
+    terms = tuple(
+        Term(t, tuple(p for p in tokens if p != t and p in t), t in proper or bool(re.search(r"\d{2,}", t)))
+        for t in maximal
+    )
+    left: tuple[str, ...] = ()
+    right: tuple[str, ...] = ()
+    slot = _SLOT_RE.search(question)
+    if slot:
+        left = tuple(tokenize(question[: slot.start()])[-2:])
+        right = tuple(t for t in tokenize(question[slot.end() :]) if t != unit)[:2]
+    ascii_letters = sum(c.isascii() and c.isalpha() for c in question)
+    return QuestionAnalysis(kind, terms, left, right, unit, ascii_letters > len(question.replace(" ", "")) / 2)
+
+
+@dataclass(frozen=True, slots=True)
+class SentenceSupport:
+    """One evidence sentence with its support (weighted question coverage, in [0, 1])."""
+
+    hit_index: int
+    start: int
+    end: int
+    support: float
+    covered: frozenset[str]
+    score: float
+
+
+def _context(hit: Hit) -> str:
+    """What a hit says about itself beyond its chunk text: title, date and file name (years, places)."""
+    return " ".join(x for x in (hit.title, hit.date or "", PurePath(hit.source).stem, hit.chunk.heading or "") if x)
+
+
+def evidence_texts(hits: Sequence[Hit]) -> list[str]:
+    """Each hit as the scorer sees it: lower-cased chunk text plus its context."""
+    return [(hit.chunk.text + " " + _context(hit)).lower() for hit in hits]
+
+
+def term_weights(terms: Sequence[Term], evidence: Sequence[str]) -> dict[str, float]:
+    """IDF-like weights estimated from the hits themselves: a word the evidence rarely holds tells most."""
+    n = len(evidence)
+    weights = {}
+    for term in terms:
+        df = sum(term.match(e) >= 1.0 for e in evidence)
+        idf = math.log(1.0 + (n + 1) / (df + 0.5))
+        weights[term.text] = idf * (1.5 if term.specific else 1.0) * (0.5 if len(term.text) == 1 else 1.0)
+    return weights
+
+
+def score_sentences(
+    qa: QuestionAnalysis,
+    hits: Sequence[Hit],
+    evidence: Sequence[str],
+    weights: dict[str, float],
+    *,
+    context_credit: float,
+    missing_penalty: float,
+) -> list[SentenceSupport]:
+    """Every sentence of every hit with its support: the weighted share of the question's words it holds
+    (words found only elsewhere in its hit count ``context_credit``), times ``missing_penalty`` for each
+    specific word (year, name) that its hit lacks."""
+    total = sum(weights.values()) or 1.0
+    out: list[SentenceSupport] = []
+    for i, (hit, ev) in enumerate(zip(hits, evidence, strict=True)):
+        text = hit.chunk.text
+        in_hit = {t.text: t.match(ev) for t in qa.terms}
+        missing = sum(1 for t in qa.terms if t.specific and in_hit[t.text] == 0.0)
+        penalty = missing_penalty**missing
+        prior = 0.02 * (len(hits) - i) / len(hits)
+        for start, end in split_sentences(text):
+            sentence = text[start:end].lower()
+            got = 0.0
+            covered = set()
+            for t in qa.terms:
+                m = t.match(sentence)
+                if m > 0:
+                    covered.add(t.text)
+                got += weights[t.text] * max(m, context_credit * in_hit[t.text])
+            support = penalty * got / total
+            out.append(SentenceSupport(i, start, end, support, frozenset(covered), support + prior))
+    return out
+
+
+def _figure_spans(text: str, kind: AnswerKind) -> list[tuple[int, int]]:
+    if kind is AnswerKind.DATE:
+        return [m.span() for m in _DATE_RE.finditer(text)]
+    return [m.span() for m in FIGURE_RE.finditer(text) if not _DATE_RE.fullmatch(m.group())]
+
+
+def _name_spans(text: str, kind: AnswerKind) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    flags = _POS_FOR_KIND[kind]
+    words = _posseg(text)
+    for k, (word, flag) in enumerate(words):
+        if flag in flags and len(word) >= 2:
+            spans.append((pos, pos + len(word)))
+        elif kind is AnswerKind.PERSON and flag == "nr" and len(word) == 1 and k + 1 < len(words):
+            given = words[k + 1][0]  # jieba often cuts "吴大林" into the surname "吴" and "大林"
+            if 1 <= len(given) <= 2 and _HAN.fullmatch(given):
+                spans.append((pos, pos + 1 + len(given)))
+        pos += len(word)
+    if kind is AnswerKind.ORG:
+        spans += [m.span() for m in _ORG_RE.finditer(text)]
+    return spans
+
+
+def answer_spans(text: str, qa: QuestionAnalysis, question: str) -> list[tuple[int, int]]:
+    """Candidate spans of the expected kind in ``text`` that the question does not already contain."""
+    if qa.kind in (AnswerKind.FIGURE, AnswerKind.DATE):
+        spans = _figure_spans(text, qa.kind)
+    elif qa.kind in _POS_FOR_KIND:
+        spans = _name_spans(text, qa.kind)
+    else:
+        return []
+    q = question.replace(" ", "")
+    return [(s, e) for s, e in spans if text[s:e].replace(" ", "") not in q]
+
+
+def pick_span(
+    text: str, spans: Sequence[tuple[int, int]], qa: QuestionAnalysis
+) -> tuple[tuple[int, int], float] | None:
+    """The candidate next to the question's slot context, else the one nearest the question's words, with
+    how well it sits in that context (3 for each side whose question word borders it, 2 for the unit)."""
+    low = text.lower()
+    anchors = [(m.start(), m.end()) for t in qa.terms for m in re.finditer(re.escape(t.text), low)]
+
+    def fit(span: tuple[int, int]) -> float:
+        s, e = span
+        score = 0.0
+        before, after = low[max(0, s - 6) : s], low[e : e + 8]
+        if any(tok in before for tok in qa.left):
+            score += 3.0
+        if any(tok in after[: len(tok) + 2] for tok in qa.right):
+            score += 3.0
+        if qa.unit and any(text[s:e].endswith(qa.unit[:k]) for k in range(len(qa.unit), 0, -1)):
+            score += 2.0
+        return score
+
+    def rank(span: tuple[int, int]) -> float:
+        s, e = span
+        dist = min((max(a_s - e, s - a_e, 0) for a_s, a_e in anchors), default=50)
+        return fit(span) - 0.05 * dist - 0.001 * s
+
+    if not spans:
+        return None
+    best = max(spans, key=rank)
+    return best, fit(best)

@@ -1,0 +1,175 @@
+"""The extractive answer backend on hand-made hits: spans, markers, refusals and streaming."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Sequence
+
+import pytest
+
+from rag.backends.extractive import NOT_FOUND_EN, NOT_FOUND_ZH, ExtractiveGenerator
+from rag.questions import AnswerKind, analyse_question
+from rag.types import Chunk, Draft, Hit
+
+MARKER = re.compile(r"\s*\[(\d+)\]")
+
+
+def make_hit(text: str, n: int = 0, *, title: str = "", source: str = "") -> Hit:
+    chunk = Chunk(id=f"c{n}", doc_id=f"d{n}", text=text, start=0, end=len(text), position=n)
+    return Hit(chunk=chunk, score=1.0 / (n + 1), title=title, source=source or f"corpus/{n:03d}_doc.txt")
+
+
+def run(question: str, hits: Sequence[Hit], **kwargs: float) -> tuple[list[str], Draft]:
+    stream = ExtractiveGenerator(**kwargs).generate(question, hits)  # type: ignore[arg-type]
+    pieces: list[str] = []
+    while True:
+        try:
+            pieces.append(next(stream))
+        except StopIteration as stop:
+            assert isinstance(stop.value, Draft)
+            return pieces, stop.value
+
+
+REPORT = (
+    "过去的一年,恒口示范区(试验区)一般财政预算收入达到5341万元,超额完成目标任务;完成固定资产投资45亿元,"
+    "同比增长11.2%;规模以上工业增加值增长14.5%;新建标准化厂房3.1万平方米;引进外资企业1户。"
+)
+HAILING = "海陵区深入实施城市功能升级行动。征收搬迁14个地块、36万平方米。建设街头游园12个,新增成片造林面积828亩。"
+OFF_TOPIC = "衡水湖码头与远处恢宏的省园博园构成一幅和谐美丽的画卷。本版图片均由记者摄。"
+
+
+def test_figure_question_gets_exact_span_with_unit_and_marker() -> None:
+    pieces, draft = run("恒口示范区一般财政预算收入是多少？", [make_hit(REPORT)])
+    answer = "".join(pieces)
+    assert draft.grounded
+    assert draft.short_answer == "5341万元"
+    assert "5341万元" in answer and answer.rstrip().endswith("[1]")
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("恒口示范区新建标准化厂房多少平方米？", "3.1万平方米"),
+        ("恒口示范区规模以上工业增加值增长了多少？", "14.5%"),
+        ("恒口示范区完成固定资产投资多少？", "45亿元"),
+        ("海陵区建设街头游园多少个？", "12个"),
+        ("海陵区征收搬迁了多少个地块？", "14个"),
+    ],
+)
+def test_figure_nearest_to_the_question_words(question: str, expected: str) -> None:
+    _, draft = run(question, [make_hit(REPORT, 0), make_hit(HAILING, 1)])
+    assert draft.short_answer == expected
+
+
+def test_person_question() -> None:
+    text = "“成绩的背后,是全区干部勤政为民换来的。”恒口示范区(试验区)党工委副书记、管委会主任吴大林说。"
+    _, draft = run("恒口示范区管委会主任是谁？", [make_hit(text)])
+    assert draft.grounded and draft.short_answer == "吴大林"
+
+
+def test_date_question() -> None:
+    text = "2021年6月,经省府批准同意示范区申报安康保税物流中心(B型),目前已完成项目可研报告。"
+    _, draft = run("示范区什么时候获批申报安康保税物流中心？", [make_hit(text)])
+    assert draft.grounded and draft.short_answer == "2021年6月"
+
+
+def test_place_question() -> None:
+    text = "国际乒联宣布,2022年世界乒乓球团体锦标赛将在成都举行,比赛为期十天。"
+    _, draft = run("2022年世界乒乓球团体锦标赛在哪里举行？", [make_hit(text)])
+    assert draft.grounded and draft.short_answer == "成都"
+
+
+def test_question_kinds() -> None:
+    assert analyse_question("汉滨区的人口是多少？").kind is AnswerKind.FIGURE
+    assert analyse_question("黄河大桥哪一年建成？").kind is AnswerKind.DATE
+    assert analyse_question("海底捞的新任首席执行官是谁？").kind is AnswerKind.PERSON
+    assert analyse_question("首届世界职业技术教育发展大会在哪举办").kind is AnswerKind.PLACE
+    assert analyse_question("苹果芯片首席设计师去了哪家公司").kind is AnswerKind.ORG
+    assert analyse_question("RCEP具体包括哪些国家").kind is AnswerKind.LIST
+    assert analyse_question("衡水市对过剩产能怎么处理？").kind is AnswerKind.OTHER
+
+
+def test_no_hits_is_not_grounded() -> None:
+    pieces, draft = run("恒口示范区新建标准化厂房多少平方米？", [])
+    assert pieces == [NOT_FOUND_ZH]
+    assert not draft.grounded and draft.short_answer is None and draft.reason
+
+
+def test_off_topic_hits_are_not_grounded() -> None:
+    pieces, draft = run("珠穆朗玛峰的海拔是多少米？", [make_hit(OFF_TOPIC, 0), make_hit(HAILING, 1)])
+    assert pieces == [NOT_FOUND_ZH] and not draft.grounded
+
+
+def test_a_place_the_evidence_does_not_name_is_not_grounded() -> None:
+    # Every other word matches; the city does not ("陕西安康" must not count as "西安").
+    text = "陕西安康恒口示范区新建标准化厂房3.1万平方米。"
+    _, draft = run("西安市新建标准化厂房多少平方米？", [make_hit(text)])
+    assert not draft.grounded
+
+
+def test_a_year_the_evidence_does_not_hold_is_not_grounded() -> None:
+    _, draft = run("恒口示范区2015年的一般财政预算收入是多少？", [make_hit(REPORT, title="2019年工作回顾")])
+    assert not draft.grounded
+
+
+def test_english_question_gets_english_refusal() -> None:
+    pieces, draft = run("What is the height of Mount Everest?", [make_hit(OFF_TOPIC)])
+    assert pieces == [NOT_FOUND_EN] and not draft.grounded
+
+
+def test_marker_points_at_the_hit_that_holds_the_sentence() -> None:
+    hits = [make_hit(OFF_TOPIC, 0), make_hit(REPORT, 1), make_hit(HAILING, 2)]
+    pieces, draft = run("海陵区建设街头游园多少个？", hits)
+    first = pieces[0]
+    assert MARKER.findall(first) == ["3"]
+    assert MARKER.sub("", first) in HAILING
+    assert draft.short_answer == "12个"
+
+
+def test_two_sentence_answer_streams_in_pieces() -> None:
+    hits = [
+        make_hit("恒口示范区全力发展毛绒玩具产业,全年吸引10家毛绒玩具企业落户示范区。", 0),
+        make_hit("恒口示范区依托区位优势发展商贸物流产业,京东物流园等签约项目进入实质建设阶段。", 1),
+    ]
+    pieces, draft = run("恒口示范区怎样发展毛绒玩具产业和商贸物流产业？", hits, min_support=0.3)
+    assert len(pieces) == 2
+    assert {m for p in pieces for m in MARKER.findall(p)} == {"1", "2"}
+    assert draft.grounded and draft.short_answer is None
+
+
+def test_max_sentences_one_gives_one_piece() -> None:
+    hits = [make_hit(REPORT, 0), make_hit(HAILING, 1)]
+    pieces, _ = run("恒口示范区新建标准化厂房和海陵区街头游园各多少？", hits, max_sentences=1, min_support=0.0)
+    assert len(pieces) == 1
+
+
+def test_short_answer_is_always_a_substring_of_the_cited_text() -> None:
+    """Property: over random passages and questions, the short answer lies in a cited chunk and every
+    answer sentence is verbatim text of the hit its marker names."""
+    rng = random.Random(7)
+    places = ["恒口示范区", "海陵区", "汉滨区", "衡水市", "泰州市"]
+    things = ["标准化厂房", "街头游园", "安置社区", "重点项目", "政务服务事项", "专职工作队队员", "农业园区"]
+    verbs = ["新建", "建设", "完成", "选派", "梳理", "引进"]
+    units = ["个", "项", "名", "万平方米", "亿元", "%", "户"]
+    for _ in range(200):
+        hits = []
+        for n in range(rng.randint(1, 4)):
+            sentences = [
+                f"{rng.choice(places)}{rng.choice(verbs)}{rng.choice(things)}"
+                f"{rng.randint(1, 9999)}{rng.choice(['', '.5'])}{rng.choice(units)}"
+                f"{rng.choice(['', ',同比增长' + str(rng.randint(1, 30)) + '%'])}{rng.choice(['。', ';', '！'])}"
+                for _ in range(rng.randint(1, 5))
+            ]
+            hits.append(make_hit("".join(sentences), n))
+        question = f"{rng.choice(places)}{rng.choice(verbs)}{rng.choice(['了', ''])}多少{rng.choice(things)}？"
+        pieces, draft = run(question, hits, min_support=0.0)
+        answer = "".join(pieces)
+        cited = [int(n) for n in MARKER.findall(answer)]
+        assert all(1 <= n <= len(hits) for n in cited)
+        for piece in pieces:
+            for n in MARKER.findall(piece):
+                assert MARKER.sub("", piece).strip() in hits[int(n) - 1].chunk.text
+        if draft.short_answer is not None:
+            assert any(draft.short_answer in hits[n - 1].chunk.text for n in cited)
+            assert draft.short_answer in answer
