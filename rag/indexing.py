@@ -90,7 +90,8 @@ def _open_previous(index_dir: Path, manifest_wanted: dict[str, Any]) -> _Previou
         manifest = store.read_manifest(build)
     except (IndexNotFoundError, IndexMismatchError):
         return None
-    same = all(manifest.get(k) == manifest_wanted[k] for k in ("chunking", "lexical"))
+    # The lexical index is rebuilt by every build, so only the embedder and the chunking decide reuse.
+    same = manifest.get("chunking") == manifest_wanted["chunking"]
     same = same and {k: v for k, v in manifest["embedder"].items() if k != "dim"} == manifest_wanted["embedder"]
     if not same:
         log.info("settings changed since the last build: everything is re-embedded")

@@ -80,7 +80,7 @@ def find_figures(text: str) -> list[tuple[int, int]]:
 
 
 # Bump when tokenize() changes: the lexical index must then be rebuilt.
-TOKENIZER_VERSION = "jieba-search+figures/1"
+TOKENIZER_VERSION = "jieba-search+figures/2"
 
 
 # A run of sentence-ending marks plus the closing quotes/brackets that belong to the same sentence.

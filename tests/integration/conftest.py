@@ -1,0 +1,146 @@
+"""Integration fixtures: the `rag` CLI run as a subprocess, and one seed-corpus index built once per session."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+
+# The console script installed next to the interpreter running pytest (the project's venv).
+RAG_SCRIPT = Path(sys.executable).with_name("rag")
+CLI_TIMEOUT_S = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class CliResult:
+    """One finished `rag` run."""
+
+    args: tuple[str, ...]
+    cwd: Path
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def describe(self) -> str:
+        """The command, its status and (the end of) its output, for assertion messages."""
+        return (
+            f"`rag {' '.join(self.args)}` in {self.cwd} exited {self.returncode}\n"
+            f"--- stdout ---\n{self.stdout[-4000:]}\n--- stderr ---\n{self.stderr[-4000:]}"
+        )
+
+    def json(self) -> Any:
+        assert self.returncode == 0, self.describe()
+        try:
+            return json.loads(self.stdout)
+        except json.JSONDecodeError as exc:
+            raise AssertionError(f"stdout is not JSON ({exc})\n{self.describe()}") from None
+
+
+def cli_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The test process's environment without any RAG_* setting, offline and colourless, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false", NO_COLOR="1")
+    env.update(extra or {})
+    return env
+
+
+def rag_command(*args: str) -> list[str]:
+    assert RAG_SCRIPT.is_file(), f"no `rag` console script at {RAG_SCRIPT}; install the package (`make install`)"
+    return [str(RAG_SCRIPT), *args]
+
+
+def run_rag(*args: str, cwd: Path, env: Mapping[str, str] | None = None, timeout: float = CLI_TIMEOUT_S) -> CliResult:
+    """Run `rag ARGS...` in ``cwd`` and capture its output (never raises on a non-zero status)."""
+    proc = subprocess.run(
+        rag_command(*args), cwd=cwd, env=cli_env(env), capture_output=True, text=True, timeout=timeout, check=False
+    )
+    return CliResult(tuple(args), cwd, proc.returncode, proc.stdout, proc.stderr)
+
+
+@dataclass(frozen=True, slots=True)
+class Workdir:
+    """A folder holding `corpus/` and `index/`. The CLI runs inside it with relative paths, so the index
+    manifest records `corpus` relatively and a copy of the whole folder is a self-contained index + corpus."""
+
+    path: Path
+
+    @property
+    def corpus(self) -> Path:
+        return self.path / "corpus"
+
+    @property
+    def index(self) -> Path:
+        return self.path / "index"
+
+    def rag(self, *args: str, env: Mapping[str, str] | None = None) -> CliResult:
+        return run_rag(*args, cwd=self.path, env=env)
+
+    def popen(self, *args: str, stderr: IO[bytes]) -> subprocess.Popen[bytes]:
+        """Start `rag ARGS...` in the background (stdout discarded, stderr to ``stderr``)."""
+        return subprocess.Popen(
+            rag_command(*args), cwd=self.path, env=cli_env(), stdout=subprocess.DEVNULL, stderr=stderr
+        )
+
+    def build(self, *extra: str, env: Mapping[str, str] | None = None) -> CliResult:
+        return self.rag("index", "build", "--corpus", "corpus", "--index", "index", *extra, env=env)
+
+    def status(self) -> dict[str, Any]:
+        status: dict[str, Any] = self.rag("index", "status", "--json", "--index", "index").json()
+        return status
+
+    def search(self, query: str, *, top_k: int | None = None) -> list[dict[str, Any]]:
+        """The hits of `rag search --json` (each with doc_id, source, text, …)."""
+        extra = ["--top-k", str(top_k)] if top_k else []
+        hits: list[dict[str, Any]] = self.rag("search", "--json", "--index", "index", *extra, query).json()["hits"]
+        return hits
+
+    def current_build(self) -> Path:
+        return self.index / "builds" / (self.index / "CURRENT").read_text(encoding="utf-8").strip()
+
+    def manifest(self) -> dict[str, Any]:
+        manifest: dict[str, Any] = json.loads((self.current_build() / "manifest.json").read_text(encoding="utf-8"))
+        return manifest
+
+    def copy_to(self, dest: Path) -> Workdir:
+        shutil.copytree(self.path, dest)
+        return Workdir(dest)
+
+
+@dataclass(frozen=True, slots=True)
+class SeedIndex:
+    """The seed corpus built once; tests must not change it: copy it with ``workdir.copy_to`` to mutate."""
+
+    workdir: Workdir
+    build: CliResult
+
+
+@pytest.fixture(scope="session")
+def seed_index(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> SeedIndex:
+    """A copy of `corpus/` indexed with the real default embedder (the only full embedding of the session)."""
+    work = Workdir(tmp_path_factory.mktemp("seed"))
+    shutil.copytree(repo_root / "corpus", work.corpus)
+    result = work.build()
+    assert result.returncode == 0, result.describe()
+    return SeedIndex(work, result)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Workdir:
+    """An empty folder to lay out a corpus (``workdir.corpus``) and build an index in."""
+    path = tmp_path / "work"
+    path.mkdir()
+    return Workdir(path)
+
+
+@pytest.fixture(scope="session")
+def new_workdir(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Workdir]:
+    """Make an empty workdir named after ``basename`` (for module- or session-scoped fixtures)."""
+    return lambda basename: Workdir(tmp_path_factory.mktemp(basename))
