@@ -30,4 +30,5 @@ class HashingEmbedder:
             for gram in chars + [a + b for a, b in itertools.pairwise(chars)]:
                 out[row, self._bucket(gram)] += 1.0
         norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.maximum(norms, 1e-12)
+        normalised: FloatArray = (out / np.maximum(norms, 1e-12)).astype(np.float32)
+        return normalised

@@ -46,7 +46,8 @@ class SentenceTransformerEmbedder:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()  # the per-load "Loading weights" bar is noise in a CLI or a server log
+        # The per-load "Loading weights" bar is noise in a CLI or a server log.
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
         self.name = model
         self.batch_size = batch_size
