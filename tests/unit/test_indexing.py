@@ -1,0 +1,124 @@
+"""Incremental, atomic index builds in-process, with the tiny hashing embedder (the real model is exercised
+by tests/integration)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag import store
+from rag.errors import IndexMismatchError, IndexNotFoundError
+from rag.indexing import build_index, index_status, verify_index
+from rag.pipeline import build_pipeline
+from rag.settings import Settings
+
+DOCS = {
+    "a.txt": "恒口示范区\n过去的一年,恒口示范区一般财政预算收入达到5341万元。新建标准化厂房3.1万平方米。",
+    "b.txt": "衡水发展\n衡水湖蓄水量达到近20年最高水平,累计引调江水9000万立方米。",
+    "c.md": "# 海陵区\n海陵区建设街头游园12个,解决融资需求24.46亿元。",
+}
+
+
+def _settings(tmp_path: Path) -> Settings:
+    settings = Settings()
+    settings.embedder.backend = "hashing"
+    settings.index.dir = tmp_path / "index"
+    settings.index.corpus = [tmp_path / "corpus"]
+    return settings
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    root = tmp_path / "corpus"
+    root.mkdir()
+    for name, text in DOCS.items():
+        (root / name).write_text(text, encoding="utf-8")
+    return root
+
+
+def test_first_build_then_nothing_to_embed(tmp_path: Path, corpus: Path) -> None:
+    settings = _settings(tmp_path)
+    first = build_index(settings, progress=False)
+    assert (first.added, first.changed, first.unchanged, first.documents) == (3, 0, 0, 3)
+    assert first.embedded_chunks == first.chunks > 0
+    second = build_index(settings, progress=False)
+    assert (second.added, second.changed, second.removed, second.unchanged) == (0, 0, 0, 3)
+    assert second.embedded_chunks == 0
+    assert verify_index(settings.index.dir) == []
+
+
+def test_changed_and_removed_documents(tmp_path: Path, corpus: Path) -> None:
+    settings = _settings(tmp_path)
+    build_index(settings, progress=False)
+    (corpus / "a.txt").write_text(DOCS["a.txt"] + "培育五上企业5户。", encoding="utf-8")
+    (corpus / "c.md").unlink()
+    stale = index_status(settings.index.dir)["stale"]
+    assert stale["changed"] == ["corpus/a.txt"] and stale["removed"] == ["corpus/c.md"]
+    report = build_index(settings, progress=False)
+    assert (report.changed, report.removed, report.unchanged) == (1, 1, 1)
+    manifest = store.read_manifest(store.current_build(settings.index.dir))
+    assert report.embedded_chunks == manifest["documents"][next(iter(manifest["documents"]))]["chunks"]
+    assert sorted(d["source"] for d in manifest["documents"].values()) == ["corpus/a.txt", "corpus/b.txt"]
+    assert verify_index(settings.index.dir) == []
+
+
+def test_reused_vectors_are_the_old_ones(tmp_path: Path, corpus: Path) -> None:
+    settings = _settings(tmp_path)
+    build_index(settings, progress=False)
+    old = np.load(store.current_build(settings.index.dir) / store.VECTORS)
+    (corpus / "0-first.txt").write_text("新文件\n汉滨区完成了68个安置社区党组织建设。", encoding="utf-8")
+    build_index(settings, progress=False)
+    new = np.load(store.current_build(settings.index.dir) / store.VECTORS)
+    assert new.shape[0] > old.shape[0]
+    # the new file sorts first, so every old vector moved down by its chunk count, unchanged
+    assert np.array_equal(new[new.shape[0] - old.shape[0] :], old)
+
+
+def test_unreadable_file_keeps_its_previous_version(tmp_path: Path, corpus: Path) -> None:
+    settings = _settings(tmp_path)
+    build_index(settings, progress=False)
+    (corpus / "b.txt").write_bytes(b"")  # now empty: reported, and its indexed version is kept
+    report = build_index(settings, progress=False)
+    assert [s for s, _ in report.failed] == ["corpus/b.txt"]
+    manifest = store.read_manifest(store.current_build(settings.index.dir))
+    assert "corpus/b.txt" in {d["source"] for d in manifest["documents"].values()}
+
+
+def test_builds_are_published_atomically_and_pruned(tmp_path: Path, corpus: Path) -> None:
+    settings = _settings(tmp_path)
+    settings.index.keep_builds = 2
+    for _ in range(3):
+        build_index(settings, rebuild=True, progress=False)
+    builds = store.builds_dir(settings.index.dir)
+    (builds / ".tmp-leftover").mkdir()  # what a killed build leaves behind
+    build_index(settings, progress=False)
+    names = sorted(p.name for p in builds.iterdir())
+    assert len(names) == 2 and not any(n.startswith(".tmp-") for n in names)
+    live = (settings.index.dir / store.CURRENT).read_text().strip()
+    assert live == names[-1]
+
+
+def test_loading_refuses_other_settings(tmp_path: Path, corpus: Path) -> None:
+    settings = _settings(tmp_path)
+    build_index(settings, progress=False)
+    other = _settings(tmp_path)
+    other.chunking.size = 500
+    with pytest.raises(IndexMismatchError, match="rag index build --rebuild"):
+        build_pipeline(other)
+    with pytest.raises(IndexNotFoundError, match="rag index build"):
+        store.current_build(tmp_path / "nowhere")
+
+
+def test_manifest_describes_the_index(tmp_path: Path, corpus: Path) -> None:
+    settings = _settings(tmp_path)
+    build_index(settings, progress=False)
+    build = store.current_build(settings.index.dir)
+    manifest = json.loads((build / store.MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["format_version"] == store.FORMAT_VERSION
+    assert manifest["embedder"]["backend"] == "hashing" and manifest["embedder"]["dim"] == 256
+    assert manifest["chunking"] == settings.chunking.model_dump()
+    assert manifest["counts"]["documents"] == 3
+    assert {"sha256", "size", "documents"} <= set(manifest["sources"]["corpus/a.txt"])
