@@ -223,7 +223,7 @@ def eval_cmd(
     """Score retrieval (hit@k, MRR@10, CMRC chunk-level) and answers (EM/F1, containment) on a bench set."""
     import tempfile
 
-    from rag.evaluation import evaluate, load_questions
+    from rag.evaluation import cached_document_text, evaluate, load_questions
     from rag.indexing import build_index
     from rag.pipeline import build_pipeline
 
@@ -237,18 +237,10 @@ def eval_cmd(
             settings.index.dir = Path(tmp)
             build_index(settings, corpus=[dataset / "passages.jsonl"], on_event=lambda m: err.print(m))
         pipeline = build_pipeline(settings)
-        texts: dict[str, str | None] = {}
-
-        def doc_text(doc_id: str) -> str | None:
-            if doc_id not in texts:
-                doc = pipeline.index.chunks.document(doc_id)
-                texts[doc_id] = doc.text if doc else None
-            return texts[doc_id]
-
         report = evaluate(
             questions,
             retrieve=lambda q: pipeline.search(q, top_k=10).hits,
-            doc_text=doc_text,
+            doc_text=cached_document_text(pipeline.index.chunks),
             ask=(lambda q: pipeline.ask(q).to_dict()) if answers else None,
             progress=True,
         )
@@ -258,6 +250,27 @@ def eval_cmd(
     _print_json(report)
     if json_file:
         json_file.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+@app.command("serve")
+def serve_cmd(
+    index: IndexOpt = None,
+    host: Annotated[str | None, typer.Option("--host", help="Bind address (default: settings, 127.0.0.1).")] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", min=1, max=65535, help="Port (default: settings, 8000).")
+    ] = None,
+) -> None:
+    """Serve the index over HTTP: /ask, /v1/chat/completions, /documents, /health, /ready, /metrics, /docs."""
+    try:
+        import uvicorn
+
+        from rag.api import create_app
+    except ImportError as exc:
+        raise ConfigError(f"`rag serve` needs the API extra ({exc.name}): pip install -e '.[api]'") from exc
+    settings = _settings(index)
+    host, port = host or settings.api.host, port or settings.api.port
+    err.print(f"serving {settings.index.dir} on http://{host}:{port} (docs at /docs)", highlight=False)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
 
 
 def main() -> None:

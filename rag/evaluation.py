@@ -12,10 +12,10 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from rag.errors import ConfigError
-from rag.types import Hit
+from rag.types import Document, Hit
 
 KS = (1, 5, 10)
 
@@ -61,6 +61,23 @@ def load_questions(dataset: Path) -> list[Question]:
                 )
             )
     return out
+
+
+class _DocumentSource(Protocol):
+    def document(self, doc_id: str) -> Document | None: ...
+
+
+def cached_document_text(documents: _DocumentSource) -> Callable[[str], str | None]:
+    """A memoised ``doc_id -> cleaned text`` lookup over a chunk store."""
+    texts: dict[str, str | None] = {}
+
+    def doc_text(doc_id: str) -> str | None:
+        if doc_id not in texts:
+            doc = documents.document(doc_id)
+            texts[doc_id] = doc.text if doc else None
+        return texts[doc_id]
+
+    return doc_text
 
 
 def is_relevant(q: Question, hit: Hit) -> bool:

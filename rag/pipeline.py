@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Collection, Iterator
 from collections.abc import Generator as PieceStream
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from rag.errors import InvalidQueryError
 from rag.factories import create_embedder, create_generator, embedder_fingerprint
 from rag.protocols import Embedder, Generator
 from rag.ranking import RankWeights
-from rag.retriever import HybridRetriever, LoadedIndex
+from rag.retriever import HybridRetriever, LoadedIndex, RankedLists
 from rag.settings import Settings
 from rag.types import Answer, Draft, Hit
 
@@ -61,10 +61,21 @@ class Pipeline:
             else None,
         )
 
-    def search(self, question: str, *, top_k: int | None = None) -> SearchResult:
+    def search(
+        self, question: str, *, top_k: int | None = None, doc_ids: Collection[str] | None = None
+    ) -> SearchResult:
+        """The ranked passages; ``doc_ids`` keeps only those documents' chunks (among the fused candidates)."""
         q = validate_question(question)
         t0 = time.perf_counter()
-        hits = self.retriever.search(q, top_k=top_k or self.settings.retrieval.top_k)
+        k = top_k or self.settings.retrieval.top_k
+        if doc_ids is None:
+            hits = self.retriever.search(q, top_k=k)
+        else:
+            infos = self.index.chunks.document_infos(doc_ids).values()
+            rows = {r for i in infos for r in range(i.first_row, i.first_row + i.n_chunks)}
+            lists = self.retriever.candidate_lists(q)
+            lists = RankedLists([c for c in lists.dense if c[0] in rows], [c for c in lists.lexical if c[0] in rows])
+            hits = self.retriever.rank(q, lists, top_k=k)
         return SearchResult(hits, (time.perf_counter() - t0) * 1000)
 
     def warm_up(self) -> None:
@@ -79,11 +90,16 @@ class Pipeline:
         return self._generators[name]
 
     def ask_stream(
-        self, question: str, *, top_k: int | None = None, backend: str | None = None
+        self,
+        question: str,
+        *,
+        top_k: int | None = None,
+        backend: str | None = None,
+        doc_ids: Collection[str] | None = None,
     ) -> PieceStream[str, None, Answer]:
         """Yield the answer's text pieces as the backend writes them; return the finished ``Answer``."""
         t0 = time.perf_counter()
-        found = self.search(question, top_k=top_k)
+        found = self.search(question, top_k=top_k, doc_ids=doc_ids)
         generator = self.generator(backend)
         t1 = time.perf_counter()
         pieces: list[str] = []
@@ -110,9 +126,16 @@ class Pipeline:
             extra={"reason": draft.reason} if draft.reason else {},
         )
 
-    def ask(self, question: str, *, top_k: int | None = None, backend: str | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        *,
+        top_k: int | None = None,
+        backend: str | None = None,
+        doc_ids: Collection[str] | None = None,
+    ) -> Answer:
         """Answer ``question`` from the corpus (the streamed pieces joined)."""
-        return drain(self.ask_stream(question, top_k=top_k, backend=backend))
+        return drain(self.ask_stream(question, top_k=top_k, backend=backend, doc_ids=doc_ids))
 
     def close(self) -> None:
         self.index.close()

@@ -82,6 +82,7 @@ class ApiSettings(BaseModel):
     host: str = Field("127.0.0.1", description="Bind address.")
     port: int = Field(8000, ge=1, le=65535, description="Port.")
     key: str | None = Field(None, description="API key required by write endpoints when set.")
+    max_upload_mb: float = Field(20.0, gt=0, description="Largest document accepted by `POST /documents`, in MB.")
 
 
 class Settings(BaseSettings):

@@ -1,6 +1,8 @@
-"""Retrieval ablations on a bench set: computes dense and lexical candidates once, then scores fusion variants.
+"""Retrieval ablation on a bench set: the candidate lists are computed once, then each ranking is scored.
 
-python scripts/tune_retrieval.py --dataset ../shared/bench/rgb_zh --index /tmp/idx_rgb
+    python scripts/tune_retrieval.py --dataset ../shared/bench/rgb_zh --index /tmp/idx_rgb [--limit N]
+
+The index must hold the dataset's passages (`rag index build --corpus …/passages.jsonl --index /tmp/idx_rgb`).
 """
 
 from __future__ import annotations
@@ -13,42 +15,48 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from rag.evaluation import RetrievalScores, load_questions
+from rag.evaluation import RetrievalScores, cached_document_text, load_questions
 from rag.pipeline import build_pipeline
+from rag.ranking import RankWeights
+from rag.retriever import RankedLists
 from rag.settings import Settings
+
+# name → (dense weight, lexical weight, re-ranking weights or None)
+VARIANTS: dict[str, tuple[float, float, RankWeights | None]] = {
+    "BM25": (0.0, 1.0, None),
+    "dense": (1.0, 0.0, None),
+    "RRF 1:1": (1.0, 1.0, None),
+    "RRF 1:2": (1.0, 2.0, None),
+    "RRF 1:2 + coverage": (1.0, 2.0, RankWeights(0.5, 0.0, 0.0)),
+    "RRF 1:2 + coverage + answer + consensus": (1.0, 2.0, RankWeights(0.5, 0.2, 0.2)),
+    "RRF 1:1 + coverage + answer + consensus": (1.0, 1.0, RankWeights(0.5, 0.2, 0.2)),
+}
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", type=Path, required=True)
     ap.add_argument("--index", type=Path, required=True)
     ap.add_argument("--limit", type=int, default=0)
-    ap.add_argument("--depth", type=int, default=100)
+    ap.add_argument("--depth", type=int, default=10, help="fused candidates re-ranked")
     args = ap.parse_args()
     settings = Settings()
-    settings.retrieval.candidates = args.depth
-    pipe = build_pipeline(settings, index_dir=args.index)
+    settings.retrieval.candidates = 100
+    pipeline = build_pipeline(settings, index_dir=args.index)
+    retriever = pipeline.retriever
     questions = load_questions(args.dataset)[: args.limit or None]
-    r = pipe.retriever
-    texts: dict[str, str | None] = {}
-
-    def doc_text(doc_id: str) -> str | None:
-        if doc_id not in texts:
-            d = pipe.index.chunks.document(doc_id)
-            texts[doc_id] = d.text if d else None
-        return texts[doc_id]
-
     t0 = time.perf_counter()
-    lists = [r.candidate_lists(q.question) for q in questions]
-    print(f"candidates for {len(questions)} questions in {time.perf_counter() - t0:.1f}s")
-    variants = {name: r.variants[name] for name in r.variants} if hasattr(r, "variants") else {}
-    variants = variants or {"default": None}
-    for name in variants:
+    lists = [retriever.candidate_lists(q.question) for q in questions]
+    print(f"candidate lists for {len(questions)} questions in {time.perf_counter() - t0:.1f} s")
+    doc_text = cached_document_text(pipeline.index.chunks)
+    for name, (dense_w, lexical_w, weights) in VARIANTS.items():
+        retriever.dense_weight, retriever.lexical_weight = dense_w, lexical_w
+        retriever.rank_weights, retriever.rerank_depth = weights, args.depth
         scores = RetrievalScores()
         for q, cl in zip(questions, lists, strict=True):
-            ranked = r.rank(q.question, cl, variant=name)[:10] if hasattr(r, "rank") else r.fuse(cl)[:10]
-            scores.add(q, r.hits(ranked), doc_text)
-        print(f"{name:28} {json.dumps(scores.summary())}")
+            kept = RankedLists(cl.dense if dense_w else [], cl.lexical if lexical_w else [])
+            scores.add(q, retriever.rank(q.question, kept, top_k=10), doc_text)
+        print(f"{name:42} {json.dumps(scores.summary())}", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,100 @@
+"""The FastAPI application: built by ``create_app(settings)``; the pipeline loads in ``lifespan``; one handler
+maps the package's errors to HTTP statuses."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from rag import __version__, registry
+from rag.api import routes_ask, routes_documents, routes_openai, routes_ops
+from rag.api.errors import (
+    ConflictError,
+    DocumentNotFoundError,
+    FileTooLargeError,
+    NotReadyError,
+    UnauthorizedError,
+    UnsupportedFileError,
+)
+from rag.api.live import LivePipeline
+from rag.api.metrics import Metrics, MetricsMiddleware
+from rag.errors import (
+    BackendUnavailableError,
+    ConfigError,
+    GenerationError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    IngestError,
+    InvalidQueryError,
+    RAGError,
+)
+from rag.settings import Settings
+
+STATUS: dict[type[RAGError], int] = {
+    InvalidQueryError: 422,
+    IngestError: 422,
+    BackendUnavailableError: 400,
+    UnauthorizedError: 401,
+    DocumentNotFoundError: 404,
+    ConflictError: 409,
+    IndexMismatchError: 409,  # also: another build holds the index lock
+    FileTooLargeError: 413,
+    UnsupportedFileError: 415,
+    GenerationError: 502,
+    NotReadyError: 503,
+    IndexNotFoundError: 503,
+    ConfigError: 500,
+}
+
+DESCRIPTION = """
+Grounded question answering over Chinese reports: every answer cites the passages it comes from
+(`[n]` markers, `citations[n-1]`), or says honestly that the corpus does not answer.
+
+* `POST /ask` — the answer contract of `rag ask --json` (JSON or Server-Sent Events)
+* `POST /v1/chat/completions`, `GET /v1/models` — for OpenAI-compatible clients
+* `/documents` — list, read, upload and delete documents; the live index follows without a restart
+* `/health`, `/ready`, `/metrics` — operations
+
+Write endpoints need `Authorization: Bearer <key>` (or `X-API-Key`) when `RAG_API__KEY` is set.
+"""
+
+
+async def handle_rag_error(request: Request, exc: Exception) -> JSONResponse:
+    """The one mapping from errors to statuses; `/v1` routes answer in OpenAI's error format."""
+    status = next((STATUS[c] for c in type(exc).__mro__ if c in STATUS), 500)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if request.url.path.startswith("/v1/"):
+        body: dict[str, object] = {"error": {"message": str(exc), "type": type(exc).__name__, "code": status}}
+    else:
+        body = {"detail": str(exc), "type": type(exc).__name__}
+        if isinstance(exc, BackendUnavailableError):
+            body["available"] = registry.available("generator")
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def create_app(settings: Settings, *, load_in_background: bool = True) -> FastAPI:
+    """The API over the index in ``settings.index.dir``. The model and index load when the app starts (in a
+    thread when ``load_in_background``: `/health` answers at once and `/ready` says 503 until they are in)."""
+    live = LivePipeline(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.live = live
+        if load_in_background:
+            threading.Thread(target=live.load, name="rag-load-pipeline", daemon=True).start()
+        else:
+            live.load()
+        yield
+
+    app = FastAPI(title="rag — 中文报告问答", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.metrics = metrics = Metrics()
+    app.state.live = live
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_exception_handler(RAGError, handle_rag_error)
+    for module in (routes_ask, routes_openai, routes_documents, routes_ops):
+        app.include_router(module.router)
+    return app

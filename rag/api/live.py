@@ -1,0 +1,144 @@
+"""The live pipeline behind the API: loaded once, swapped for a new one when the index changes on disk.
+
+Readers take ``live.current()`` and keep that ``Pipeline`` for the whole request, so a swap never changes the
+index under a request in flight; the old pipeline is simply dropped and garbage-collected when its last reader
+is done. The embedder (the expensive part) is loaded once and shared by every pipeline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from rag import store
+from rag.api.errors import NotReadyError
+from rag.errors import IndexNotFoundError, RAGError
+from rag.factories import embedder_fingerprint
+from rag.pipeline import Pipeline, build_pipeline
+from rag.retriever import LoadedIndex
+from rag.settings import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+CHECK_INTERVAL_S = 1.0  # how often a request may look at index/CURRENT for a build published beside the server
+
+
+class LivePipeline:
+    """Holds the current ``Pipeline``; reloads it when ``index/CURRENT`` names another build."""
+
+    def __init__(self, settings: Settings, *, check_interval_s: float = CHECK_INTERVAL_S) -> None:
+        self.settings = settings
+        self.index_dir = Path(settings.index.dir)
+        self.check_interval_s = check_interval_s
+        self.error: str | None = None
+        self.reloads = 0
+        self._pipeline: Pipeline | None = None
+        self._build = ""  # the content of CURRENT the pipeline was opened from
+        self._checked_at = 0.0
+        self._swap_lock = threading.Lock()  # one reload at a time
+        self.write_lock = threading.Lock()  # one index write (upload, delete) at a time
+
+    # --- loading -------------------------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Build the first pipeline (model included); on failure keep the message for ``/ready``."""
+        try:
+            build = self._read_pointer()
+            pipeline = build_pipeline(self.settings, index_dir=self.index_dir)
+        except RAGError as exc:
+            self.error = str(exc)
+            log.error("the index could not be loaded: %s", exc)
+            return
+        except Exception as exc:  # the model or a backend failed: report it on /ready rather than die silently
+            self.error = f"{type(exc).__name__}: {exc}"
+            log.exception("the pipeline could not be loaded")
+            return
+        with self._swap_lock:
+            self._pipeline, self._build, self.error = pipeline, build, None
+            self._checked_at = time.monotonic()
+        log.info("serving index %s (build %s)", self.index_dir, build)
+
+    @property
+    def ready(self) -> bool:
+        return self._pipeline is not None
+
+    def describe(self) -> dict[str, Any]:
+        """What is being served: index folder, build, counts and model."""
+        pipeline = self._pipeline
+        if pipeline is None:
+            return {}
+        manifest = pipeline.index.manifest
+        return {
+            "index": str(self.index_dir),
+            "build": manifest["build_id"],
+            "built_at": manifest["built_at"],
+            "documents": manifest["counts"]["documents"],
+            "chunks": manifest["counts"]["chunks"],
+            "embedder": manifest["embedder"],
+            "backend": self.settings.generator.backend,
+        }
+
+    def current(self) -> Pipeline:
+        """The pipeline to use for one request, after at most one cheap look at ``index/CURRENT`` a second."""
+        pipeline = self._pipeline
+        if pipeline is None:
+            raise NotReadyError(self.error or "the index and model are still loading; retry in a few seconds")
+        now = time.monotonic()
+        if now - self._checked_at >= self.check_interval_s:
+            self._checked_at = now
+            try:
+                changed = self._read_pointer() != self._build
+            except IndexNotFoundError:
+                changed = False  # a pointer being replaced or removed: keep serving what is loaded
+            if changed:
+                self.reload()
+                pipeline = self._pipeline
+        assert pipeline is not None
+        return pipeline
+
+    def reload(self) -> Pipeline:
+        """Open the build ``index/CURRENT`` names now and make it current (the embedder is reused)."""
+        with self._swap_lock:
+            old = self._pipeline
+            if old is None:
+                raise NotReadyError(self.error or "the index and model are still loading")
+            build = self._read_pointer()
+            if build == self._build:
+                return old
+            index = LoadedIndex.open(self.index_dir)
+            try:
+                store.check_manifest(
+                    index.manifest,
+                    embedder=embedder_fingerprint(self.settings.embedder),
+                    chunking=self.settings.chunking.model_dump(),
+                )
+            except RAGError:
+                index.close()
+                raise
+            # The old pipeline is not closed: requests still holding it finish on it, then it is collected.
+            self._pipeline = Pipeline(self.settings, index, old.embedder)
+            self._build = build
+            self.reloads += 1
+            log.info("switched to index build %s", build)
+            return self._pipeline
+
+    def write(self, change: Callable[[Pipeline], T]) -> tuple[T, Pipeline]:
+        """Run an index write (``change`` gets the current pipeline) alone, switch to the build it published,
+        and return its result with the new pipeline."""
+        with self.write_lock:
+            try:
+                result = change(self.current())
+            except BaseException:
+                with contextlib.suppress(RAGError):
+                    self.reload()  # a failed write may still have published a build (without the bad file)
+                raise
+            return result, self.reload()
+
+    def _read_pointer(self) -> str:
+        return store.current_build(self.index_dir).name

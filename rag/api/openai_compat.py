@@ -1,0 +1,76 @@
+"""The OpenAI chat-completions format: answer backends as models, answers as completions and chunks."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from rag import registry
+from rag.api.streaming import sse_data
+from rag.errors import BackendUnavailableError, RAGError
+from rag.types import Answer
+
+MODEL_PREFIX = "rag-"
+
+
+def model_ids() -> list[str]:
+    return [MODEL_PREFIX + name for name in registry.available("generator")]
+
+
+def list_models() -> dict[str, Any]:
+    return {
+        "object": "list",
+        "data": [{"id": m, "object": "model", "created": 0, "owned_by": "rag"} for m in model_ids()],
+    }
+
+
+def backend_for(model: str) -> str | None:
+    """The answer backend a model id names (``rag`` alone: the configured default)."""
+    if model in ("", "rag"):
+        return None
+    if model.startswith(MODEL_PREFIX) and model in model_ids():
+        return model.removeprefix(MODEL_PREFIX)
+    raise BackendUnavailableError(f"unknown model {model!r}; available: {', '.join(model_ids())}")
+
+
+def _rag_fields(answer: Answer) -> dict[str, Any]:
+    data = answer.to_dict()
+    return {
+        "citations": data["citations"],
+        "rag": {k: v for k, v in data.items() if k not in ("answer", "citations")},
+    }
+
+
+def completion(answer: Answer, *, model: str) -> dict[str, Any]:
+    """A ``chat.completion`` object; ``citations`` (and ``rag``: short answer, grounded, …) are extra fields."""
+    return {
+        "id": "chatcmpl-" + secrets.token_hex(12),
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.answer}, "finish_reason": "stop"}],
+        **_rag_fields(answer),
+    }
+
+
+def completion_chunks(items: Iterator[str | Answer], *, model: str) -> Iterator[str]:
+    """``chat.completion.chunk`` events: the role, the text pieces, a last chunk with ``finish_reason`` and the
+    citations, then ``[DONE]``."""
+    base = {"id": "chatcmpl-" + secrets.token_hex(12), "object": "chat.completion.chunk", "created": int(time.time())}
+    base["model"] = model
+
+    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+        return sse_data({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra})
+
+    yield chunk({"role": "assistant", "content": ""})
+    try:
+        for item in items:
+            if isinstance(item, Answer):
+                yield chunk({}, "stop", **_rag_fields(item))
+            else:
+                yield chunk({"content": item})
+    except RAGError as exc:  # headers are sent: report in the stream, the way OpenAI servers do
+        yield sse_data({"error": {"message": str(exc), "type": type(exc).__name__, "code": None}})
+    yield sse_data("[DONE]")

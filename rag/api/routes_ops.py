@@ -1,0 +1,38 @@
+"""Operations: liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from rag.api.deps import LiveDep
+from rag.api.metrics import CONTENT_TYPE, Metrics
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/health", summary="Liveness: the process answers")
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/ready", summary="Readiness: index and model loaded (503 otherwise)")
+async def ready(live: LiveDep) -> JSONResponse:
+    if not live.ready:
+        return JSONResponse({"status": "loading" if live.error is None else "failed", "detail": live.error}, 503)
+    return JSONResponse({"status": "ready", **live.describe()})
+
+
+@router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
+async def metrics(request: Request, live: LiveDep) -> PlainTextResponse:
+    collector: Metrics = request.app.state.metrics
+    info: dict[str, Any] = live.describe() if live.ready else {}
+    gauges = {
+        "rag_ready": ("1 when the index and model are loaded.", 1.0 if live.ready else 0.0),
+        "rag_index_documents": ("Documents in the live index.", float(info.get("documents", 0))),
+        "rag_index_chunks": ("Chunks in the live index.", float(info.get("chunks", 0))),
+        "rag_index_reloads": ("Index builds switched to since start.", float(live.reloads)),
+    }
+    return PlainTextResponse(collector.render(gauges), media_type=CONTENT_TYPE)

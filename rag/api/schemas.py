@@ -1,0 +1,209 @@
+"""Request and response models of the HTTP API (pydantic), with Chinese examples for the OpenAPI page."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
+
+from rag.errors import InvalidQueryError
+from rag.pipeline import MAX_QUESTION_CHARS, validate_question
+
+EXAMPLE_QUESTION = "恒口示范区新建标准化厂房多少平方米？"
+
+
+def _checked_question(value: str) -> str:
+    try:
+        return validate_question(value)
+    except InvalidQueryError as exc:  # pydantic turns a ValueError into a 422 naming the field
+        raise ValueError(str(exc)) from None
+
+
+class Message(BaseModel):
+    """One turn of a conversation."""
+
+    role: Literal["system", "user", "assistant"]
+    content: StrictStr
+
+
+class Filters(BaseModel):
+    """Restrict retrieval."""
+
+    doc_ids: list[str] | None = Field(None, description="Only passages of these documents (ids from `/documents`).")
+
+
+class AskRequest(BaseModel):
+    """A question about the corpus."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"question": EXAMPLE_QUESTION},
+                {"question": "海陵区建设街头游园多少个？", "top_k": 5, "stream": True},
+                {
+                    "question": "衡水市对产能严重过剩行业的新增项目怎么处理？",
+                    "backend": "extractive",
+                    "history": [{"role": "user", "content": "衡水市2017年的重点项目有哪些？"}],
+                },
+            ]
+        },
+    )
+
+    question: StrictStr = Field(
+        description=f"The question (1–{MAX_QUESTION_CHARS} characters after stripping).",
+        max_length=MAX_QUESTION_CHARS * 2,
+    )
+    top_k: int | None = Field(None, ge=1, le=100, description="Passages retrieved (default: settings).")
+    history: list[Message] = Field(
+        default_factory=list, max_length=100, description="Earlier turns (kept for LLM backends; extractive ignores)."
+    )
+    backend: str | None = Field(None, description="Answer backend (`GET /v1/models` lists them, without `rag-`).")
+    stream: bool = Field(False, description="Answer as Server-Sent Events: `piece`…, `answer`, `done`.")
+    filters: Filters | None = Field(None, description="Retrieval filters.")
+
+    _question = field_validator("question")(_checked_question)
+
+    def doc_ids(self) -> list[str] | None:
+        return self.filters.doc_ids if self.filters else None
+
+
+class CitationModel(BaseModel):
+    n: int = Field(description="The number of the `[n]` marker in the answer text.")
+    doc_id: str
+    title: str
+    source: str
+    chunk_id: str
+    text: str = Field(description="The cited passage: the document's text[start:end].")
+    start: int
+    end: int
+    score: float
+
+
+class AnswerModel(BaseModel):
+    """The answer contract (`Answer.to_dict()`), the same as `rag ask --json`."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "question": EXAMPLE_QUESTION,
+                    "answer": "新建标准化厂房3.1万平方米;引进外资企业1户,全面完成下达指标任务 [1]",
+                    "short_answer": "3.1万平方米",
+                    "grounded": True,
+                    "citations": [
+                        {
+                            "n": 1,
+                            "doc_id": "3f1c0a9e5b7d2c48",
+                            "title": "跑出追赶超越加速度",
+                            "source": "corpus/000_陕西安康恒口示范区_2020-05-14_跑出追赶超越加速度.txt",
+                            "chunk_id": "3f1c0a9e5b7d2c48-0003",
+                            "text": "……标准化厂房3.1万平方米;引进外资企业1户……",
+                            "start": 812,
+                            "end": 1104,
+                            "score": 0.032,
+                        }
+                    ],
+                    "backend": "extractive",
+                    "timings_ms": {"retrieve": 21.4, "generate": 3.2, "total": 24.9},
+                }
+            ]
+        },
+    )
+
+    question: str
+    answer: str
+    short_answer: str | None
+    grounded: bool
+    citations: list[CitationModel]
+    backend: str
+    timings_ms: dict[str, float]
+
+
+# --- OpenAI-compatible ----------------------------------------------------------------------------------------
+
+
+class ContentPart(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    text: str | None = None
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[ContentPart] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):
+            return "".join(p.text or "" for p in self.content if p.type == "text")
+        return self.content or ""
+
+
+class ChatCompletionRequest(BaseModel):
+    """An OpenAI chat completion request; the last user message is answered from the corpus."""
+
+    model_config = ConfigDict(
+        extra="allow",  # temperature, max_tokens, … are accepted and ignored
+        json_schema_extra={
+            "examples": [
+                {"model": "rag-extractive", "messages": [{"role": "user", "content": EXAMPLE_QUESTION}]},
+                {
+                    "model": "rag-extractive",
+                    "stream": True,
+                    "messages": [
+                        {"role": "system", "content": "你是报告问答助手。"},
+                        {"role": "user", "content": "2017年1-8月衡水140项省市重点项目完成投资多少？"},
+                    ],
+                },
+            ]
+        },
+    )
+
+    model: str = Field("rag-extractive", description="`rag-<backend>`, see `GET /v1/models`.")
+    messages: list[ChatMessage] = Field(min_length=1, max_length=200)
+    stream: bool = False
+    top_k: int | None = Field(None, ge=1, le=100, description="Extension: passages retrieved.")
+
+    def question(self) -> str:
+        """The last user message, checked like any question."""
+        for message in reversed(self.messages):
+            if message.role == "user":
+                return validate_question(message.text())
+        raise InvalidQueryError("no user message to answer: add {'role': 'user', 'content': '…'} to `messages`")
+
+
+# --- documents ------------------------------------------------------------------------------------------------
+
+
+class DocumentSummary(BaseModel):
+    id: str
+    title: str
+    source: str
+    date: str | None
+    chunks: int
+
+
+class DocumentPage(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    documents: list[DocumentSummary]
+
+
+class DocumentDetail(DocumentSummary):
+    publisher: str | None
+    content_hash: str
+    text: str = Field(description="The cleaned text; citations' start/end index into it.")
+
+
+class IndexChange(BaseModel):
+    """What an upload or a delete did to the index."""
+
+    build: str
+    documents: list[DocumentSummary] = Field(description="The documents uploaded (empty for a delete).")
+    deleted: list[str] = Field(default_factory=list, description="Ids of the documents removed.")
+    index: dict[str, Any] = Field(description="Counts of the new build: documents, chunks, added, removed, …")

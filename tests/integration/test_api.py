@@ -1,0 +1,400 @@
+"""The HTTP API end to end: a real `rag serve` (uvicorn, the real default model) on a loopback port, over a copy
+of the seed index, driven with httpx and with the official `openai` client."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import openai
+import pytest
+
+from rag.pipeline import MAX_QUESTION_CHARS
+
+if TYPE_CHECKING:  # the fixtures' types, from tests/integration/conftest.py
+    from conftest import SeedIndex
+
+pytestmark = pytest.mark.slow
+
+KEY = "secret"
+AUTH = {"Authorization": f"Bearer {KEY}"}
+START_TIMEOUT_S = 180.0
+SEED_QUESTIONS = [
+    ("恒口示范区新建标准化厂房多少平方米？", "3.1万平方米"),
+    ("恒口示范区选派了多少名专职工作队队员？", "88"),
+    ("2017年1-8月衡水140项省市重点项目完成投资多少？", "326.8亿元"),
+]
+MARKER_RE = re.compile(r"\[(\d+)\]")
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    """A running `rag serve` over ``work`` (holding `corpus/` and `index/`), with ``RAG_API__KEY`` set."""
+
+    work: Path
+    url: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=60.0, **kwargs)
+
+    def describe(self) -> str:
+        return f"server log ({self.log}):\n{self.log.read_text(errors='replace')[-4000:]}"
+
+
+def rag_command(*args: str) -> list[str]:
+    return [str(Path(sys.executable).with_name("rag")), *args]
+
+
+def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """As conftest's: no RAG_* from the test process, offline, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false", NO_COLOR="1")
+    env.update(extra or {})
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def server(seed_index: SeedIndex, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server for the module (each start loads torch and the model): a copy of the seed workdir, a key set."""
+    work = seed_index.workdir.copy_to(tmp_path_factory.mktemp("api") / "work").path
+    port = free_port()
+    log = work.parent / "server.log"
+    env = cli_env({"RAG_API__KEY": KEY, "RAG_API__MAX_UPLOAD_MB": "1"})
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen(
+            rag_command("serve", "--index", "index", "--port", str(port)), cwd=work, env=env, stdout=fh, stderr=fh
+        )
+    srv = Server(work, f"http://127.0.0.1:{port}", proc, log)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            assert proc.poll() is None, f"`rag serve` exited with {proc.returncode}\n{srv.describe()}"
+            assert time.monotonic() < deadline, f"not ready after {START_TIMEOUT_S:.0f} s\n{srv.describe()}"
+            try:
+                if httpx.get(srv.url + "/ready", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.25)
+        yield srv
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def http(server: Server) -> Iterator[httpx.Client]:
+    with server.client() as client:
+        yield client
+
+
+def ask(http: httpx.Client, question: str, **extra: Any) -> dict[str, Any]:
+    r = http.post("/ask", json={"question": question, **extra})
+    assert r.status_code == 200, r.text
+    answer: dict[str, Any] = r.json()
+    return answer
+
+
+def check_citations(http: httpx.Client, answer: dict[str, Any]) -> None:
+    """Markers point to citations 1..m and each citation is its document's text[start:end]."""
+    numbers = {c["n"] for c in answer["citations"]}
+    assert numbers == set(range(1, len(numbers) + 1))
+    assert {int(n) for n in MARKER_RE.findall(answer["answer"])} == numbers
+    for c in answer["citations"]:
+        r = http.get(f"/documents/{c['doc_id']}")
+        assert r.status_code == 200, r.text
+        assert r.json()["text"][c["start"] : c["end"]] == c["text"]
+
+
+def sse_events(response: httpx.Response) -> list[tuple[str, Any]]:
+    events: list[tuple[str, Any]] = []
+    for block in response.text.split("\n\n"):
+        if block.strip():
+            fields = dict(line.split(": ", 1) for line in block.splitlines())
+            events.append((fields.get("event", "message"), json.loads(fields["data"])))
+    return events
+
+
+# --- operations ----------------------------------------------------------------------------------------------
+
+
+def test_health_and_ready(http: httpx.Client) -> None:
+    assert http.get("/health").json() == {"status": "ok"}
+    ready = http.get("/ready")
+    assert ready.status_code == 200
+    body = ready.json()
+    assert body["status"] == "ready"
+    assert body["embedder"]["model"] == "m3e-small"
+    assert body["documents"] >= 5 and body["chunks"] > body["documents"]
+
+
+def test_metrics_count_requests_by_route_and_status(http: httpx.Client) -> None:
+    ask(http, SEED_QUESTIONS[0][0])
+    assert http.post("/ask", json={"question": ""}).status_code == 422
+    assert http.get("/documents/no-such-document").status_code == 404
+    r = http.get("/metrics")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    text = r.text
+    count = re.search(r'^rag_http_requests_total\{method="POST",route="/ask",status="200"\} (\d+)$', text, re.M)
+    assert count and int(count.group(1)) >= 1
+    assert re.search(r'^rag_http_requests_total\{method="POST",route="/ask",status="422"\} [1-9]', text, re.M)
+    # the route template, not the raw path (no label per document id)
+    assert 'route="/documents/{doc_id}",status="404"' in text and "no-such-document" not in text
+    assert re.search(r'^rag_http_request_duration_seconds_bucket\{method="POST",route="/ask",le="\+Inf"\} ', text, re.M)
+    assert re.search(r"^rag_http_request_duration_seconds_count\{.*\} \d+$", text, re.M)
+    docs = re.search(r"^rag_index_documents (\d+)$", text, re.M)
+    chunks = re.search(r"^rag_index_chunks (\d+)$", text, re.M)
+    assert docs and int(docs.group(1)) >= 5 and chunks and int(chunks.group(1)) > 5
+    assert "# TYPE rag_http_request_duration_seconds histogram" in text
+
+
+# --- /ask ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("question", "figure"), SEED_QUESTIONS)
+def test_ask_answers_seed_questions_with_valid_citations(http: httpx.Client, question: str, figure: str) -> None:
+    answer = ask(http, question)
+    assert set(answer) >= {"question", "answer", "short_answer", "grounded", "citations", "backend", "timings_ms"}
+    assert answer["grounded"] is True, answer
+    assert figure in answer["short_answer"], answer
+    assert answer["backend"] == "extractive"
+    check_citations(http, answer)
+
+
+def test_ask_streams_pieces_then_the_answer(http: httpx.Client) -> None:
+    question = SEED_QUESTIONS[1][0]
+    for request in (
+        {"json": {"question": question, "stream": True}},
+        {"json": {"question": question}, "headers": {"Accept": "text/event-stream"}},
+    ):
+        r = http.post("/ask", **request)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+        events = sse_events(r)
+        names = [name for name, _ in events]
+        assert names[-2:] == ["answer", "done"] and set(names[:-2]) == {"piece"}, names
+        final = events[-2][1]
+        # the pieces carry the same renumbered markers as the final answer
+        assert "".join(data["text"] for _, data in events[:-2]) == final["answer"]
+        assert final == {**ask(http, question), "timings_ms": final["timings_ms"]}
+        check_citations(http, final)
+
+
+def test_ask_requests_run_concurrently(http: httpx.Client, server: Server) -> None:
+    questions = [q for q, _ in SEED_QUESTIONS] * 2
+
+    def ask_alone(question: str) -> dict[str, Any]:
+        with server.client() as client:
+            return ask(client, question)
+
+    with ThreadPoolExecutor(len(questions)) as pool:
+        answers = list(pool.map(ask_alone, questions))
+    assert all(a["grounded"] for a in answers)
+    assert http.get("/health", timeout=5).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"question": ""}, "empty"),
+        ({"question": "   \n"}, "empty"),
+        ({"question": "问" * (MAX_QUESTION_CHARS + 1)}, "limit"),
+        ({"question": 42}, "string"),
+        ({"question": ["恒口"]}, "string"),
+        ({"question": None}, "string"),
+        ({}, "required"),
+        ({"question": "恒口示范区", "top_k": 0}, "greater than"),
+    ],
+)
+def test_bad_questions_are_422_with_a_message(http: httpx.Client, body: dict[str, Any], message: str) -> None:
+    r = http.post("/ask", json=body)
+    assert r.status_code == 422, r.text
+    assert message in json.dumps(r.json()["detail"], ensure_ascii=False)
+
+
+def test_unknown_backend_is_400_listing_the_available_ones(http: httpx.Client) -> None:
+    r = http.post("/ask", json={"question": SEED_QUESTIONS[0][0], "backend": "gpt-9"})
+    assert r.status_code == 400
+    assert r.json()["available"] == ["extractive"] and "gpt-9" in r.json()["detail"]
+
+
+# --- OpenAI-compatible ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def oai(server: Server) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{server.url}/v1", api_key="x", max_retries=0)
+
+
+def test_openai_client_models_and_completion(oai: openai.OpenAI, http: httpx.Client) -> None:
+    assert "rag-extractive" in [m.id for m in oai.models.list()]
+    question, figure = SEED_QUESTIONS[1]
+    completion = oai.chat.completions.create(
+        model="rag-extractive",
+        messages=[{"role": "system", "content": "你是报告问答助手。"}, {"role": "user", "content": question}],
+    )
+    content = completion.choices[0].message.content or ""
+    assert figure in content and completion.choices[0].finish_reason == "stop"
+    citations = (completion.model_extra or {})["citations"]
+    assert citations and {int(n) for n in MARKER_RE.findall(content)} == {c["n"] for c in citations}
+    assert content == ask(http, question)["answer"]
+
+
+def test_openai_client_streaming(oai: openai.OpenAI) -> None:
+    question, figure = SEED_QUESTIONS[2]
+    stream = oai.chat.completions.create(
+        model="rag-extractive", messages=[{"role": "user", "content": question}], stream=True
+    )
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert figure in text
+    last = chunks[-1]
+    assert last.choices[0].finish_reason == "stop"
+    citations = (last.model_extra or {})["citations"]
+    assert {int(n) for n in MARKER_RE.findall(text)} == {c["n"] for c in citations} != set()
+
+
+def test_openai_errors(oai: openai.OpenAI) -> None:
+    with pytest.raises(openai.UnprocessableEntityError, match="empty"):
+        oai.chat.completions.create(model="rag-extractive", messages=[{"role": "user", "content": " "}])
+    with pytest.raises(openai.BadRequestError, match="rag-extractive"):
+        oai.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": SEED_QUESTIONS[0][0]}])
+
+
+# --- documents -----------------------------------------------------------------------------------------------
+
+
+def test_documents_list_pages_and_detail(http: httpx.Client) -> None:
+    page = http.get("/documents", params={"limit": 2}).json()
+    assert page["total"] >= 5 and len(page["documents"]) == 2
+    rest = http.get("/documents", params={"offset": 2, "limit": 100}).json()["documents"]
+    ids = [d["id"] for d in page["documents"] + rest]
+    assert len(ids) == len(set(ids)) == page["total"]
+    first = page["documents"][0]
+    assert set(first) == {"id", "title", "source", "date", "chunks"}
+    detail = http.get(f"/documents/{first['id']}").json()
+    assert detail["source"] == first["source"] and len(detail["text"]) > 100
+    assert http.get("/documents/nope").status_code == 404
+
+
+def test_writes_need_the_key(http: httpx.Client, server: Server) -> None:
+    files = {"files": ("x.txt", "青禾镇不存在的事实。".encode(), "text/plain")}
+    assert http.post("/documents", files=files).status_code == 401
+    assert http.post("/documents", files=files, headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert http.post("/documents", files=files, headers={"X-API-Key": "wrong"}).status_code == 401
+    doc_id = http.get("/documents").json()["documents"][0]["id"]
+    assert http.delete(f"/documents/{doc_id}").status_code == 401
+    assert not (server.work / "corpus" / "x.txt").exists()
+    assert http.get(f"/documents/{doc_id}").status_code == 200
+
+
+def test_upload_rejects_bad_files(http: httpx.Client, server: Server) -> None:
+    before = sorted(p.name for p in (server.work / "corpus").iterdir())
+    r = http.post("/documents", files={"files": ("tool.exe", b"MZ\x00", "application/octet-stream")}, headers=AUTH)
+    assert r.status_code == 415 and ".txt" in r.json()["detail"]
+    big = ("大" * 400_000).encode()  # 1.2 MB, over the 1 MB limit this server runs with
+    r = http.post("/documents", files={"files": ("big.txt", big, "text/plain")}, headers=AUTH)
+    assert r.status_code == 413, r.text
+    r = http.post("/documents", files={"files": ("empty.txt", b"  \n", "text/plain")}, headers=AUTH)
+    assert r.status_code == 422 and "empty" in r.json()["detail"]
+    assert sorted(p.name for p in (server.work / "corpus").iterdir()) == before
+
+
+UNIQUE_DOC = (
+    "青禾镇智慧农业发展报告\n\n"
+    "青禾镇大力发展设施农业。2023年青禾镇新建智慧温室417座，带动周边农户增收。"
+    "青禾镇还建成了冷链仓储中心一处，库容达到6800吨。\n"
+)
+UNIQUE_QUESTION = "青禾镇2023年新建智慧温室多少座？"
+
+
+def test_upload_then_ask_then_delete(http: httpx.Client, server: Server) -> None:
+    before = http.get("/documents").json()["total"]
+    # a name trying to leave the corpus folder is reduced to a plain file name inside it
+    files = {"files": ("../../青禾镇报告.txt", UNIQUE_DOC.encode(), "text/plain")}
+    r = http.post("/documents", files=files, headers=AUTH)
+    assert r.status_code == 201, r.text
+    (doc,) = r.json()["documents"]
+    assert doc["source"] == "corpus/青禾镇报告.txt" and r.json()["index"]["added"] == 1
+    assert (server.work / "corpus" / "青禾镇报告.txt").is_file()
+    assert not (server.work.parent / "青禾镇报告.txt").exists()
+    assert http.get("/documents").json()["total"] == before + 1
+
+    answer = ask(http, UNIQUE_QUESTION)  # served by the new index without a restart
+    assert answer["grounded"] and "417" in answer["short_answer"], answer
+    assert doc["id"] in {c["doc_id"] for c in answer["citations"]}
+    check_citations(http, answer)
+
+    r = http.delete(f"/documents/{doc['id']}", headers={"X-API-Key": KEY})
+    assert r.status_code == 200, r.text
+    assert r.json()["deleted"] == [doc["id"]] and r.json()["index"]["removed"] == 1
+    assert not (server.work / "corpus" / "青禾镇报告.txt").exists()
+    assert http.get(f"/documents/{doc['id']}").status_code == 404
+    gone = ask(http, UNIQUE_QUESTION)
+    assert gone["grounded"] is False and "417" not in gone["answer"], gone
+    assert http.get("/documents").json()["total"] == before
+
+
+def test_index_built_beside_the_server_is_picked_up(http: httpx.Client, server: Server) -> None:
+    build_before = http.get("/ready").json()["build"]
+    fact = "白石乡2022年修建山塘水库共计23座，新增灌溉面积5400亩。\n"
+    (server.work / "corpus" / "白石乡水利建设.txt").write_text("白石乡水利建设情况\n\n" + fact, encoding="utf-8")
+    assert ask(http, "白石乡2022年修建山塘水库多少座？")["grounded"] is False
+    result = subprocess.run(
+        rag_command("index", "build", "--corpus", "corpus", "--index", "index"),
+        cwd=server.work,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    deadline = time.monotonic() + 10
+    while (answer := ask(http, "白石乡2022年修建山塘水库多少座？"))["grounded"] is False:
+        assert time.monotonic() < deadline, f"the new build was not picked up\n{server.describe()}"
+        time.sleep(0.3)
+    assert "23" in (answer["short_answer"] or ""), answer
+    assert http.get("/ready").json()["build"] != build_before
+    assert re.search(r"^rag_index_reloads [1-9]", http.get("/metrics").text, re.M)
+
+
+def test_ask_filters_by_document(http: httpx.Client) -> None:
+    question, figure = SEED_QUESTIONS[0]
+    home = ask(http, question)["citations"][0]["doc_id"]
+    others = [d["id"] for d in http.get("/documents").json()["documents"] if d["id"] != home]
+    kept = ask(http, question, filters={"doc_ids": [home]})
+    assert kept["grounded"] and figure in kept["short_answer"] and {c["doc_id"] for c in kept["citations"]} == {home}
+    elsewhere = ask(http, question, filters={"doc_ids": others})
+    assert home not in {c["doc_id"] for c in elsewhere["citations"]} and figure not in elsewhere["answer"]
+    assert ask(http, question, filters={"doc_ids": []})["grounded"] is False
+
+
+def test_openapi_page_has_chinese_examples(http: httpx.Client) -> None:
+    spec = http.get("/openapi.json").json()
+    assert {"/ask", "/v1/chat/completions", "/v1/models", "/documents", "/documents/{doc_id}"} <= set(spec["paths"])
+    assert "恒口示范区新建标准化厂房多少平方米？" in json.dumps(spec, ensure_ascii=False)
+    assert http.get("/docs").status_code == 200
