@@ -31,7 +31,7 @@ case "${1:-run}" in
   run)
     install
     "$VENV/bin/rag" index build || [ $? -eq 2 ]   # 2: some files skipped, index still built
-    exec "$VENV/bin/rag" ask
+    exec "$VENV/bin/rag" serve
     ;;
   test) install; exec "$VENV/bin/python" -m pytest ${PYTEST_ARGS:-} ;;
   *) echo "usage: $0 install|index|run|test" >&2; exit 64 ;;
