@@ -129,6 +129,8 @@ def search_cmd(
     if as_json:
         _print_json({"question": question, "ms": round(result.ms, 2), "hits": [h.to_dict() for h in result.hits]})
         return
+    if not result.hits:
+        out.print("no passages found — is the index empty? add documents and run `rag index build`")
     for i, hit in enumerate(result.hits, 1):
         heading = f" · {hit.chunk.heading}" if hit.chunk.heading else ""
         out.print(f"[bold][{i}][/bold] {hit.score:.4f}  {hit.title}{heading}  ({hit.source})", highlight=False)

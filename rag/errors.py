@@ -23,6 +23,10 @@ class IndexMismatchError(RAGError):
     """The index on disk was built with settings that differ from the current ones."""
 
 
+class IndexBusyError(RAGError):
+    """Another build holds the index's build lock."""
+
+
 class IngestError(RAGError):
     """A document could not be read or decoded."""
 

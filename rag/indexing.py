@@ -20,7 +20,7 @@ import numpy as np
 
 from rag import __version__, registry, store
 from rag.chunking import chunk_document
-from rag.errors import IndexMismatchError, IndexNotFoundError, IngestError
+from rag.errors import IndexBusyError, IndexMismatchError, IndexNotFoundError, IngestError
 from rag.factories import create_embedder, embedder_fingerprint
 from rag.loaders import SourceFile, discover_files, load_source
 from rag.protocols import Embedder
@@ -80,7 +80,7 @@ def _build_lock(index_dir: Path) -> Iterator[None]:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise IndexMismatchError(f"another `rag index build` is running on {index_dir}; wait for it") from None
+            raise IndexBusyError(f"another `rag index build` is running on {index_dir}; wait for it") from None
         yield
 
 

@@ -26,6 +26,7 @@ from rag.errors import (
     BackendUnavailableError,
     ConfigError,
     GenerationError,
+    IndexBusyError,
     IndexMismatchError,
     IndexNotFoundError,
     IngestError,
@@ -41,7 +42,8 @@ STATUS: dict[type[RAGError], int] = {
     UnauthorizedError: 401,
     DocumentNotFoundError: 404,
     ConflictError: 409,
-    IndexMismatchError: 409,  # also: another build holds the index lock
+    IndexMismatchError: 409,
+    IndexBusyError: 409,
     FileTooLargeError: 413,
     UnsupportedFileError: 415,
     GenerationError: 502,
