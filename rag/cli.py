@@ -176,11 +176,13 @@ def ask_cmd(
 ) -> None:
     """Answer a question from the corpus with cited sources (or an honest "not found")."""
     from rag.errors import InvalidQueryError
-    from rag.pipeline import build_pipeline
+    from rag.pipeline import build_pipeline, validate_question
 
     if (input_file is None) != (output_file is None):
         raise ConfigError("batch mode needs both --input FILE and --output FILE")
     items = _read_batch(input_file) if input_file else []
+    if question is not None:
+        validate_question(question)  # before the model loads: a bad question fails fast
     pipeline = build_pipeline(_settings(index))
     if input_file and output_file:
         with open(output_file, "w", encoding="utf-8") as fh:
@@ -226,6 +228,7 @@ def eval_cmd(
     import tempfile
 
     from rag.evaluation import cached_document_text, evaluate, load_questions
+    from rag.factories import create_embedder
     from rag.indexing import build_index
     from rag.pipeline import build_pipeline
 
@@ -233,12 +236,15 @@ def eval_cmd(
         raise ConfigError(f"dataset {dataset} not found; the bench data lives in ../shared/bench")
     settings = _settings(index)
     questions = load_questions(dataset)[: limit or None]
+    embedder = create_embedder(settings.embedder)  # loaded once, for the temporary index and the questions
     with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
         if index is None and dataset.is_dir():
             err.print(f"indexing {dataset / 'passages.jsonl'} into a temporary index")
             settings.index.dir = Path(tmp)
-            build_index(settings, corpus=[dataset / "passages.jsonl"], on_event=lambda m: err.print(m))
-        pipeline = build_pipeline(settings)
+            build_index(
+                settings, corpus=[dataset / "passages.jsonl"], embedder=embedder, on_event=lambda m: err.print(m)
+            )
+        pipeline = build_pipeline(settings, embedder=embedder)
         report = evaluate(
             questions,
             retrieve=lambda q: pipeline.search(q, top_k=10).hits,

@@ -7,12 +7,16 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from rag.pipeline import Pipeline
+    from rag.settings import Settings
 
 # The console script installed next to the interpreter running pytest (the project's venv).
 RAG_SCRIPT = Path(sys.executable).with_name("rag")
@@ -130,6 +134,26 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> See
     result = work.build()
     assert result.returncode == 0, result.describe()
     return SeedIndex(work, result)
+
+
+def default_settings() -> Settings:
+    """``Settings()`` as a fresh shell would give them: no RAG_* variable of the test process leaks in."""
+    from rag.settings import Settings
+
+    with pytest.MonkeyPatch.context() as mp:
+        for name in [k for k in os.environ if k.startswith("RAG_")]:
+            mp.delenv(name)
+        return Settings()
+
+
+@pytest.fixture(scope="session")
+def seed_pipeline(seed_index: SeedIndex) -> Iterator[Pipeline]:
+    """An in-process pipeline (default settings, real embedder) on the session's seed index; read-only."""
+    from rag.pipeline import build_pipeline
+
+    pipeline = build_pipeline(default_settings(), index_dir=seed_index.workdir.index)
+    yield pipeline
+    pipeline.close()
 
 
 @pytest.fixture
