@@ -278,7 +278,21 @@ def serve_cmd(
     settings = _settings(index)
     host, port = host or settings.api.host, port or settings.api.port
     err.print(f"serving {settings.index.dir} on http://{host}:{port} (docs at /docs)", highlight=False)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
+    api = create_app(settings)
+    if settings.ui.enabled:
+        _mount_ui(api)
+    uvicorn.run(api, host=host, port=port, log_level=settings.log_level.lower())
+
+
+def _mount_ui(api: Any) -> None:
+    """Add the web UI (the top layer, imported only here, as the launcher) when its extra is installed."""
+    try:
+        from ui.app import mount_ui
+    except ImportError as exc:
+        err.print(f"web UI off ({exc.name} missing): pip install -e '.[ui]'", highlight=False)
+        return
+    mount_ui(api)
+    err.print("web UI at /ui", highlight=False)
 
 
 def main() -> None:

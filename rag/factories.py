@@ -15,13 +15,23 @@ def create_embedder(cfg: EmbedderSettings) -> Embedder:
     kwargs: dict[str, Any] = {}
     if cfg.backend == "sentence-transformers":
         kwargs = {"device": cfg.device, "batch_size": cfg.batch_size, "query_prefix": cfg.query_prefix}
+    elif cfg.backend == "onnx":
+        kwargs = {
+            "cache_dir": cfg.cache_dir,
+            "quantize": cfg.quantize,
+            "batch_size": cfg.batch_size,
+            "query_prefix": cfg.query_prefix,
+        }
     embedder: Embedder = cls(cfg.model, **kwargs)
     return embedder
 
 
 def embedder_fingerprint(cfg: EmbedderSettings) -> dict[str, Any]:
     """What the index manifest records about the embedder (checked again at load time)."""
-    return {"backend": cfg.backend, "model": cfg.model, "query_prefix": cfg.query_prefix}
+    fingerprint: dict[str, Any] = {"backend": cfg.backend, "model": cfg.model, "query_prefix": cfg.query_prefix}
+    if cfg.backend == "onnx":
+        fingerprint["quantize"] = cfg.quantize
+    return fingerprint
 
 
 def create_generator(cfg: GeneratorSettings, *, backend: str | None = None) -> Generator:
@@ -39,5 +49,7 @@ def create_generator(cfg: GeneratorSettings, *, backend: str | None = None) -> G
             temperature=cfg.temperature,
             max_tokens=cfg.max_tokens,
             timeout_s=cfg.timeout_s,
+            max_retries=cfg.max_retries,
+            context_tokens=cfg.context_tokens,
         )
     return generator

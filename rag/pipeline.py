@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from collections.abc import Generator as PieceStream
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rag import store
 from rag.citations import resolve_citations
-from rag.errors import InvalidQueryError
+from rag.errors import GenerationError, InvalidQueryError
 from rag.factories import create_embedder, create_generator, embedder_fingerprint
-from rag.protocols import Embedder, Generator
+from rag.figures import unsupported_figures
+from rag.followup import looks_like_followup, previous_question, rewrite_followup
+from rag.protocols import Embedder, Generator, QuestionRewriter
 from rag.ranking import RankWeights
 from rag.retriever import HybridRetriever, LoadedIndex, RankedLists
 from rag.settings import Settings
 from rag.types import Answer, Draft, Hit
 
 MAX_QUESTION_CHARS = 2000
+FALLBACK_BACKEND = "extractive"
+# Streamed between an LLM answer cut off by a failure and the extractive answer that replaces it.
+FALLBACK_SEPARATOR = "\n\n[LLM 中断，以下为抽取式答案]\n"
+
+log = logging.getLogger(__name__)
 
 
 def validate_question(question: str) -> str:
@@ -89,6 +98,23 @@ class Pipeline:
             self._generators[name] = create_generator(self.settings.generator, backend=name)
         return self._generators[name]
 
+    def standalone_question(
+        self, question: str, history: Sequence[Mapping[str, str]], generator: Generator
+    ) -> str | None:
+        """``question`` rewritten to stand alone after ``history``, or None when it needs no rewrite. A
+        follow-up is rewritten by the LLM when the backend is one (falling back to the carry-over rule when it
+        fails), otherwise by the rule alone."""
+        previous = previous_question(history)
+        if previous is None or not looks_like_followup(question):
+            return None
+        if isinstance(generator, QuestionRewriter):
+            try:
+                rewritten = validate_question(generator.rewrite(question, history))
+                return rewritten if rewritten != question else None
+            except (GenerationError, InvalidQueryError) as exc:
+                log.warning("LLM rewrite of a follow-up failed, using the carry-over rule: %s", exc)
+        return rewrite_followup(question, previous)
+
     def ask_stream(
         self,
         question: str,
@@ -96,25 +122,42 @@ class Pipeline:
         top_k: int | None = None,
         backend: str | None = None,
         doc_ids: Collection[str] | None = None,
+        history: Sequence[Mapping[str, str]] | None = None,
     ) -> PieceStream[str, None, Answer]:
-        """Yield the answer's text pieces as the backend writes them; return the finished ``Answer``."""
+        """Yield the answer's text pieces as the backend writes them; return the finished ``Answer``.
+
+        A follow-up is first rewritten against ``history`` (earlier ``{role, content}`` turns). When an LLM
+        backend fails, the extractive backend answers instead (``fallback`` in the answer says why); if the LLM
+        had already streamed pieces, ``FALLBACK_SEPARATOR`` comes between them and the extractive answer."""
         t0 = time.perf_counter()
-        found = self.search(question, top_k=top_k, doc_ids=doc_ids)
+        q = validate_question(question)
         generator = self.generator(backend)
+        extra: dict[str, Any] = {}
+        rewritten = self.standalone_question(q, history, generator) if history else None
+        if rewritten:
+            extra["rewritten_question"] = rewritten
+        asked = rewritten or q
+        found = self.search(asked, top_k=top_k, doc_ids=doc_ids)
         t1 = time.perf_counter()
         pieces: list[str] = []
-        stream = generator.generate(question.strip(), found.hits)
-        while True:
-            try:
-                piece = next(stream)
-            except StopIteration as stop:
-                draft: Draft = stop.value if isinstance(stop.value, Draft) else Draft()
-                break
-            pieces.append(piece)
-            yield piece
+        try:
+            draft = yield from _collect(generator.generate(asked, found.hits), pieces)
+        except GenerationError as exc:
+            if generator.name == FALLBACK_BACKEND:
+                raise
+            log.warning("answer backend %r failed, answering with %r: %s", generator.name, FALLBACK_BACKEND, exc)
+            extra["fallback"] = {"from": generator.name, "reason": str(exc)}
+            if pieces:
+                pieces.append(FALLBACK_SEPARATOR)
+                yield FALLBACK_SEPARATOR
+            generator = self.generator(FALLBACK_BACKEND)
+            draft = yield from _collect(generator.generate(asked, found.hits), pieces)
         t2 = time.perf_counter()
         text, citations = resolve_citations("".join(pieces), found.hits)
         grounded = draft.grounded and bool(citations)
+        if draft.reason:
+            extra = {"reason": draft.reason, **extra}
+        extra["unsupported_figures"] = [f.to_dict() for f in unsupported_figures(text, [c.text for c in citations])]
         return Answer(
             question=question,
             answer=text,
@@ -123,7 +166,7 @@ class Pipeline:
             citations=citations,
             backend=generator.name,
             timings_ms={"retrieve": found.ms, "generate": (t2 - t1) * 1000, "total": (t2 - t0) * 1000},
-            extra={"reason": draft.reason} if draft.reason else {},
+            extra=extra,
         )
 
     def ask(
@@ -133,12 +176,28 @@ class Pipeline:
         top_k: int | None = None,
         backend: str | None = None,
         doc_ids: Collection[str] | None = None,
+        history: Sequence[Mapping[str, str]] | None = None,
     ) -> Answer:
         """Answer ``question`` from the corpus (the streamed pieces joined)."""
-        return drain(self.ask_stream(question, top_k=top_k, backend=backend, doc_ids=doc_ids))
+        return drain(self.ask_stream(question, top_k=top_k, backend=backend, doc_ids=doc_ids, history=history))
 
     def close(self) -> None:
+        for generator in self._generators.values():
+            close = getattr(generator, "close", None)
+            if callable(close):
+                close()
         self.index.close()
+
+
+def _collect(stream: PieceStream[str, None, Draft], pieces: list[str]) -> PieceStream[str, None, Draft]:
+    """Forward a backend's pieces, keeping them in ``pieces``; return its ``Draft``."""
+    while True:
+        try:
+            piece = next(stream)
+        except StopIteration as stop:
+            return stop.value if isinstance(stop.value, Draft) else Draft()
+        pieces.append(piece)
+        yield piece
 
 
 def drain(stream: PieceStream[str, None, Answer]) -> Answer:

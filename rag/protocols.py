@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Generator as PieceStream
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -58,3 +58,10 @@ class Generator(Protocol):
     name: str
 
     def generate(self, question: str, hits: Sequence[Hit]) -> PieceStream[str, None, Draft]: ...
+
+
+@runtime_checkable
+class QuestionRewriter(Protocol):
+    """An answer backend that can also turn a follow-up ("那2020年呢？") into a standalone question."""
+
+    def rewrite(self, question: str, history: Sequence[Mapping[str, str]]) -> str: ...

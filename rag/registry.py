@@ -50,7 +50,10 @@ def load(kind: Kind, name: str) -> Any:
 
 
 register("embedder", "sentence-transformers", "rag.backends.sentence_transformer:SentenceTransformerEmbedder")
+register("embedder", "onnx", "rag.backends.onnx_embedder:OnnxEmbedder", install="pip install -e '.[onnx]'")
 register("embedder", "hashing", "rag.backends.hashing_embedder:HashingEmbedder")
 register("vector", "faiss", "rag.backends.faiss_index:FaissIndex", install="pip install faiss-cpu")
 register("lexical", "bm25", "rag.backends.bm25:Bm25Index", install="pip install bm25s jieba")
 register("generator", "extractive", "rag.backends.extractive:ExtractiveGenerator")
+register("generator", "openai", "rag.backends.openai_compatible:OpenAICompatibleGenerator", install="pip install httpx")
+register("generator", "llama-cpp", "rag.backends.llama_cpp:LlamaCppGenerator", install="pip install -e '.[llm]'")

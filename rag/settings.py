@@ -33,6 +33,10 @@ class EmbedderSettings(BaseModel):
     device: str = Field("cpu", description="Torch device, e.g. `cpu` or `cuda`.")
     batch_size: int = Field(32, ge=1, description="Texts per encode batch.")
     query_prefix: str = Field("", description="Text put before each query (e.g. BGE's instruction).")
+    cache_dir: Path = Field(
+        Path("index/models"), description="Where the onnx backend caches the exported, quantised model."
+    )
+    quantize: bool = Field(True, description="onnx backend: int8 dynamic quantisation (else fp32).")
 
 
 class IndexSettings(BaseModel):
@@ -67,13 +71,27 @@ class GeneratorSettings(BaseModel):
     min_support: float = Field(
         0.65, ge=0, le=1, description="Extractive backend: evidence support below which it answers 'not found'."
     )
-    backend: str = Field("extractive", description="Registered answer backend: `extractive` or an LLM backend.")
+    backend: str = Field(
+        "extractive",
+        description="Registered answer backend: `extractive`, or `openai` (any OpenAI-compatible server; falls "
+        "back to `extractive` when it fails).",
+    )
     base_url: str | None = Field(None, description="OpenAI-compatible server URL, e.g. http://127.0.0.1:8080/v1.")
     model: str | None = Field(None, description="Model name sent to the LLM server.")
     api_key: str | None = Field(None, description="API key for the LLM server.")
     temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature.")
     max_tokens: int = Field(512, ge=1, description="Maximum tokens generated per answer.")
     timeout_s: float = Field(60.0, gt=0, description="Request timeout in seconds.")
+    context_tokens: int = Field(
+        4096, ge=256, description="The LLM's context window in tokens: passages are cut to fit it with the answer."
+    )
+    max_retries: int = Field(
+        2,
+        ge=0,
+        le=10,
+        description="Retries (exponential backoff) on connection errors, 5xx and 429 before the "
+        "first piece; a failed LLM answer falls back to the extractive backend.",
+    )
 
 
 class ApiSettings(BaseModel):
@@ -83,6 +101,20 @@ class ApiSettings(BaseModel):
     port: int = Field(8000, ge=1, le=65535, description="Port.")
     key: str | None = Field(None, description="API key required by write endpoints when set.")
     max_upload_mb: float = Field(20.0, gt=0, description="Largest document accepted by `POST /documents`, in MB.")
+
+
+class UiSettings(BaseModel):
+    """The web UI served by `rag serve` at `/ui` (needs the `ui` extra: `pip install -e '.[ui]'`)."""
+
+    enabled: bool = Field(True, description="Serve the web UI at `/ui` (`/` redirects there) with `rag serve`.")
+    lang: Literal["zh", "en"] = Field(
+        "zh", description="Language of the UI at `/ui`; the other language is served at `/ui/en` (or `/ui/zh`)."
+    )
+    db: Path | None = Field(
+        None,
+        description="SQLite file of the UI's conversations and answer feedback (default: `ui.sqlite` in the "
+        "index directory).",
+    )
 
 
 class Settings(BaseSettings):
@@ -97,3 +129,4 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     generator: GeneratorSettings = Field(default_factory=GeneratorSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    ui: UiSettings = Field(default_factory=UiSettings)

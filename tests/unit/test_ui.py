@@ -1,0 +1,181 @@
+"""The UI without a browser: the Blocks build over a pipeline holder that is not ready, the HTML of answers and
+sources escapes and highlights, and conversations and feedback survive a new store on the same file."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import gradio as gr
+
+from rag.api.errors import NotReadyError
+from rag.pipeline import Pipeline
+from rag.settings import Settings
+from ui import render
+from ui.app import build_ui, database_path
+from ui.service import PipelineHolder, check_key, index_status
+from ui.store import ConversationStore
+from ui.text import STRINGS
+
+T = TypeVar("T")
+ZH = STRINGS["zh"]
+DOC_TEXT = "前文。" * 100 + "新建标准化厂房3.1万平方米;引进外资企业1户。" + "后文。" * 100
+
+
+class LoadingHolder:
+    """A live pipeline that is still loading (or failed to): every read raises ``NotReadyError``."""
+
+    def __init__(self, settings: Settings, error: str | None = None) -> None:
+        self.settings = settings
+        self.error = error
+
+    @property
+    def ready(self) -> bool:
+        return False
+
+    def current(self) -> Pipeline:
+        raise NotReadyError(self.error or "loading")
+
+    def write(self, change: Callable[[Pipeline], T]) -> tuple[T, Pipeline]:
+        raise NotReadyError("loading")
+
+
+def _holder(tmp_path: Path, error: str | None = None) -> PipelineHolder:
+    settings = Settings()
+    settings.index.dir = tmp_path / "index"
+    return LoadingHolder(settings, error)
+
+
+def _build(holder: PipelineHolder, tmp_path: Path, **kwargs: Any) -> gr.Blocks:
+    """``build_ui`` inside a running event loop: outside one, Gradio opens event loops it never closes."""
+
+    async def build() -> gr.Blocks:
+        return build_ui(holder, store=ConversationStore(tmp_path / "ui.sqlite"), **kwargs)
+
+    return asyncio.run(build())
+
+
+def _components(blocks: Any) -> dict[str, Any]:
+    return {b.elem_id: b for b in blocks.blocks.values() if getattr(b, "elem_id", None)}
+
+
+def test_the_blocks_build_with_every_part(tmp_path: Path) -> None:
+    holder = _holder(tmp_path)
+    blocks = _build(holder, tmp_path)
+    assert isinstance(blocks, gr.Blocks)
+    parts = _components(blocks)
+    for elem_id in ("rag-chat", "rag-question", "rag-send", "rag-sources", "rag-history", "rag-query", "rag-upload"):
+        assert elem_id in parts, elem_id
+    assert isinstance(parts["rag-chat"], gr.Chatbot)
+    assert isinstance(parts["rag-docs"], gr.Dataframe)
+    tabs = [b.label for b in blocks.blocks.values() if isinstance(b, gr.Tab)]
+    assert tabs == [ZH["tab_chat"], ZH["tab_search"], ZH["tab_docs"]]
+    backend = next(b for b in blocks.blocks.values() if isinstance(b, gr.Dropdown) and b.label == ZH["backend"])
+    assert ("extractive", "extractive") in backend.choices
+
+
+def test_english_interface(tmp_path: Path) -> None:
+    blocks = _build(_holder(tmp_path), tmp_path, lang="en")
+    tabs = [b.label for b in blocks.blocks.values() if isinstance(b, gr.Tab)]
+    assert tabs == ["Ask", "Search", "Documents"]
+
+
+def test_status_of_a_holder_not_ready(tmp_path: Path) -> None:
+    assert index_status(_holder(tmp_path)).state == "loading"
+    failed = index_status(_holder(tmp_path, "no index at index — run `rag index build`"))
+    assert failed.state == "failed" and "rag index build" in (failed.detail or "")
+
+
+def test_database_beside_the_index_unless_set(tmp_path: Path) -> None:
+    settings = Settings()
+    settings.index.dir = tmp_path / "idx"
+    assert database_path(settings) == tmp_path / "idx" / "ui.sqlite"
+    settings.ui.db = tmp_path / "elsewhere.sqlite"
+    assert database_path(settings) == tmp_path / "elsewhere.sqlite"
+
+
+def test_writes_need_the_key_when_one_is_set() -> None:
+    settings = Settings()
+    assert check_key(settings, None)
+    settings.api.key = "secret"
+    assert not check_key(settings, None) and not check_key(settings, "nope") and check_key(settings, "secret")
+
+
+def _answer(**over: Any) -> dict[str, Any]:
+    start = DOC_TEXT.index("新建")
+    cited = "新建标准化厂房3.1万平方米;引进外资企业1户。"
+    answer: dict[str, Any] = {
+        "question": "恒口示范区新建标准化厂房多少平方米？",
+        "answer": "新建标准化厂房3.1万平方米 [1]",
+        "short_answer": "3.1万平方米",
+        "grounded": True,
+        "citations": [
+            {
+                "n": 1,
+                "doc_id": "d1",
+                "title": "恒口 <报告>",
+                "source": "corpus/a.txt",
+                "chunk_id": "c1",
+                "text": cited,
+                "start": start,
+                "end": start + len(cited),
+                "score": 0.8,
+            }
+        ],
+        "backend": "extractive",
+        "timings_ms": {"total": 1234.0},
+    }
+    answer.update(over)
+    return answer
+
+
+def test_sources_show_the_passage_in_its_context_highlighted_and_escaped() -> None:
+    docs = {"d1": render.DocView("d1", "恒口 <报告>", "corpus/a.txt", "2020-05-14", DOC_TEXT)}
+    html = render.sources_html(_answer(), docs, ZH)
+    assert "<mark>新建标准化厂房<strong>3.1万平方米</strong>;引进外资企业1户。</mark>" in html
+    assert "恒口 &lt;报告&gt;" in html and "<报告>" not in html
+    assert "2020-05-14" in html and "corpus/a.txt" in html and "0.800" in html
+    assert 'href="/documents/d1"' in html
+    before = html.split("<mark>")[0].split('<blockquote class="rag-context">')[1]
+    assert before.startswith("…") and len(before) == 1 + render.CONTEXT_CHARS
+
+
+def test_grounded_and_not_found_answers_look_different() -> None:
+    grounded = render.answer_html(_answer(), ZH)
+    assert '<span class="rag-cite">[1]</span>' in grounded and "rag-notfound" not in grounded
+    missing = render.answer_html(_answer(grounded=False, citations=[], answer="语料中没有找到"), ZH)
+    assert "rag-notfound" in missing and ZH["not_found"] in missing
+
+
+def test_unsupported_figures_are_marked() -> None:
+    answer = _answer(answer="投资5亿元 [1]", unsupported_figures=[{"text": "5亿元", "start": 2, "end": 5}])
+    html = render.answer_html(answer, ZH)
+    assert '<span class="rag-unsupported"' in html and "5亿元 ⚠" in html and ZH["unsupported"] in html
+
+
+def test_answer_text_is_escaped() -> None:
+    html = render.answer_html(_answer(answer="<script>alert(1)</script> [1]"), ZH)
+    assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+def test_conversations_and_feedback_survive_a_restart(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path / "ui.sqlite")
+    cid = store.create("恒口示范区新建标准化厂房多少平方米？")
+    store.add_message(cid, "user", "恒口示范区新建标准化厂房多少平方米？")
+    reply = store.add_message(cid, "assistant", "3.1万平方米 [1]", answer=_answer(), sources_html="<div/>")
+    store.set_feedback(reply.id, -1)
+    assert store.set_comment(reply.id, "出处对")
+
+    again = ConversationStore(tmp_path / "ui.sqlite")
+    assert [c.id for c in again.conversations()] == [cid]
+    messages = again.messages(cid)
+    assert [(m.position, m.role) for m in messages] == [(0, "user"), (1, "assistant")]
+    assert messages[1].answer is not None and messages[1].answer["short_answer"] == "3.1万平方米"
+    assert again.feedback(reply.id) == (-1, "出处对")
+    again.set_feedback(reply.id, 1)  # a new rating keeps the comment
+    assert again.feedback(reply.id) == (1, "出处对")
+    assert again.all_feedback()[0]["question"] == "恒口示范区新建标准化厂房多少平方米？"
+    again.delete(cid)
+    assert again.conversations() == [] and again.feedback(reply.id) is None

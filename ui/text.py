@@ -1,0 +1,196 @@
+"""The interface's words in Chinese (default) and English."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Lang = Literal["zh", "en"]
+
+EXAMPLES = [
+    "恒口示范区新建标准化厂房多少平方米？",
+    "海陵区建设街头游园多少个？",
+    "2017年1-8月衡水140项省市重点项目完成投资多少？",
+    "恒口示范区选派了多少名专职工作队队员？",
+]
+
+_ZH: dict[str, str] = {
+    "title": "中文报告问答",
+    "subtitle": "回答只来自已索引的报告，每个结论都标注出处 [n]；语料中没有的，会如实说找不到。",
+    "other_lang": "English",
+    "tab_chat": "问答",
+    "tab_search": "检索",
+    "tab_docs": "文档",
+    "chat": "对话",
+    "question": "问题",
+    "question_ph": "输入问题，回车发送；可以接着追问",
+    "send": "发送",
+    "stop": "停止",
+    "new_chat": "新对话",
+    "examples": "示例问题（点击即问）",
+    "history": "历史对话",
+    "open": "打开",
+    "delete_chat": "删除对话",
+    "settings": "设置",
+    "backend": "回答后端",
+    "top_k": "检索段落数 (top-k)",
+    "sources": "出处",
+    "sources_empty": "提问后，这里显示每个引用 [n] 的原文出处。点击对话中的回答可以查看它的出处。",
+    "feedback_comment": "对所选回答的意见（可选，先点 👍/👎）",
+    "feedback_save": "保存意见",
+    "feedback_saved": "已保存意见。",
+    "feedback_thanks_up": "已记录 👍，谢谢！可以在下面补充意见。",
+    "feedback_thanks_down": "已记录 👎，谢谢！可以在下面说明哪里不对。",
+    "feedback_removed": "已取消评价。",
+    "feedback_none": "请先对一条回答点 👍 或 👎。",
+    "not_found": "语料中没有找到答案",
+    "not_found_note": "已索引的报告里没有足以回答这个问题的内容。可以换个问法，或在「文档」页上传相关资料。",
+    "unsupported": "以下数字在引用原文中找不到，请核实",
+    "unsupported_title": "这个数字不在引用的原文中",
+    "error": "回答失败",
+    "rewritten": "按上文理解为：{q}",
+    "fallback": "回答后端 {backend} 出错，已改用抽取式答案：{reason}",
+    "not_ready": "服务还没准备好",
+    "meta": "{n} 处引用 · 后端 {backend} · {seconds:.1f} 秒",
+    "score": "得分",
+    "date": "日期",
+    "source": "文件",
+    "full_text": "查看全文",
+    "open_json": "在新窗口打开",
+    "search_q": "查询",
+    "search_btn": "检索",
+    "search_ph": "输入关键词或问题，只显示排序后的段落，不生成回答",
+    "search_none": "没有检索到段落。",
+    "search_head": "{n} 个段落 · {ms:.0f} 毫秒",
+    "status": "索引状态",
+    "docs_list": "文档列表",
+    "refresh": "刷新",
+    "upload": "上传文件",
+    "upload_btn": "上传并索引",
+    "upload_hint": "支持 {suffixes}；每个文件不超过 {mb:g} MB。上传后索引会自动更新，无需重启。",
+    "upload_none": "请先选择文件。",
+    "upload_ok": "已加入索引",
+    "upload_failed": "未加入",
+    "api_key": "API 密钥（服务设置了 RAG_API__KEY，上传和删除需要它）",
+    "bad_key": "API 密钥不对：上传和删除需要服务的 RAG_API__KEY。",
+    "doc_pick": "选择文档",
+    "doc_delete": "删除所选文档",
+    "doc_deleted": "已删除 {title}，索引已更新。",
+    "doc_view": "所选文档全文",
+    "col_id": "ID",
+    "col_title": "标题",
+    "col_date": "日期",
+    "col_source": "文件",
+    "col_chunks": "段落",
+    "st_docs": "文档",
+    "st_chunks": "段落",
+    "st_model": "向量模型",
+    "st_built": "最近构建",
+    "st_build": "构建号",
+    "st_backend": "回答后端",
+    "st_loading": "正在加载索引和模型，请稍候几秒后点「刷新」……",
+    "st_failed": "索引无法加载",
+    "empty_index": (
+        "索引里还没有文档。在「文档」页上传 .txt / .md / .pdf / .docx / .html / .jsonl 文件，"
+        "或者把文件放进 `corpus/` 文件夹后运行 `rag index build`。"
+    ),
+    "missing_index": (
+        "还没有索引。把报告文件放进 `corpus/` 文件夹，运行 `rag index build`，再重启 `rag serve`（或刷新本页）。"
+    ),
+}
+
+_EN: dict[str, str] = {
+    "title": "Q&A over Chinese reports",
+    "subtitle": "Answers come only from the indexed reports and cite their sources [n]; "
+    "when the corpus does not answer, it says so.",
+    "other_lang": "中文",
+    "tab_chat": "Ask",
+    "tab_search": "Search",
+    "tab_docs": "Documents",
+    "chat": "Conversation",
+    "question": "Question",
+    "question_ph": "Type a question and press Enter; follow-up questions keep the context",
+    "send": "Send",
+    "stop": "Stop",
+    "new_chat": "New conversation",
+    "examples": "Example questions (click to ask)",
+    "history": "Earlier conversations",
+    "open": "Open",
+    "delete_chat": "Delete conversation",
+    "settings": "Settings",
+    "backend": "Answer backend",
+    "top_k": "Passages retrieved (top-k)",
+    "sources": "Sources",
+    "sources_empty": "Ask a question: the source of every citation [n] appears here. "
+    "Click an answer to see its sources.",
+    "feedback_comment": "Comment on the rated answer (optional; click 👍/👎 first)",
+    "feedback_save": "Save comment",
+    "feedback_saved": "Comment saved.",
+    "feedback_thanks_up": "👍 recorded, thank you. Add a comment below if you like.",
+    "feedback_thanks_down": "👎 recorded, thank you. Tell us below what is wrong.",
+    "feedback_removed": "Rating removed.",
+    "feedback_none": "Rate an answer with 👍 or 👎 first.",
+    "not_found": "Not found in the corpus",
+    "not_found_note": "The indexed reports do not hold enough to answer this. Rephrase the question, or upload "
+    "relevant documents in the Documents tab.",
+    "unsupported": "These figures are not in the cited passages — check them",
+    "unsupported_title": "this figure is not in the cited passages",
+    "error": "Could not answer",
+    "rewritten": "Read in context as: {q}",
+    "fallback": "The {backend} backend failed; extractive answer instead: {reason}",
+    "not_ready": "The service is not ready",
+    "meta": "{n} citation(s) · backend {backend} · {seconds:.1f} s",
+    "score": "score",
+    "date": "date",
+    "source": "file",
+    "full_text": "Full text",
+    "open_json": "open in a new window",
+    "search_q": "Query",
+    "search_btn": "Search",
+    "search_ph": "Keywords or a question: shows the ranked passages, no answer",
+    "search_none": "No passage found.",
+    "search_head": "{n} passages · {ms:.0f} ms",
+    "status": "Index status",
+    "docs_list": "Documents",
+    "refresh": "Refresh",
+    "upload": "Upload files",
+    "upload_btn": "Upload and index",
+    "upload_hint": "Supported: {suffixes}; at most {mb:g} MB each. The index updates at once, no restart.",
+    "upload_none": "Choose one or more files first.",
+    "upload_ok": "indexed",
+    "upload_failed": "not added",
+    "api_key": "API key (the server sets RAG_API__KEY; uploads and deletes need it)",
+    "bad_key": "Wrong API key: uploads and deletes need the server's RAG_API__KEY.",
+    "doc_pick": "Document",
+    "doc_delete": "Delete the selected document",
+    "doc_deleted": "Deleted {title}; the index is updated.",
+    "doc_view": "Full text of the selected document",
+    "col_id": "ID",
+    "col_title": "Title",
+    "col_date": "Date",
+    "col_source": "File",
+    "col_chunks": "Chunks",
+    "st_docs": "documents",
+    "st_chunks": "chunks",
+    "st_model": "embedding model",
+    "st_built": "last build",
+    "st_build": "build",
+    "st_backend": "answer backend",
+    "st_loading": "Loading the index and model; click Refresh in a few seconds…",
+    "st_failed": "The index could not be loaded",
+    "empty_index": (
+        "The index holds no document yet. Upload .txt / .md / .pdf / .docx / .html / .jsonl files in the "
+        "Documents tab, or put files in `corpus/` and run `rag index build`."
+    ),
+    "missing_index": (
+        "There is no index yet. Put report files in `corpus/`, run `rag index build`, then restart `rag serve` "
+        "(or reload this page)."
+    ),
+}
+
+STRINGS: dict[Lang, dict[str, str]] = {"zh": _ZH, "en": _EN}
+assert _ZH.keys() == _EN.keys(), "every string needs both languages"
+
+
+def strings(lang: Lang) -> dict[str, str]:
+    """The interface's words in ``lang``."""
+    return STRINGS[lang]
