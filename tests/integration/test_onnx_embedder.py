@@ -1,0 +1,50 @@
+"""The ONNX Runtime embedder: exported from the real default model, int8, close to the original vectors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.backends.onnx_embedder import OnnxEmbedder
+from rag.backends.sentence_transformer import SentenceTransformerEmbedder
+from rag.chunking import chunk_document
+from rag.loaders import discover_files, load_source
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("onnx-cache")
+
+
+@pytest.fixture(scope="module")
+def seed_chunks(repo_root: Path) -> list[str]:
+    docs = [d for s in discover_files([repo_root / "corpus"]) for d in load_source(s)]
+    return [c.text for d in docs for c in chunk_document(d)][:48]
+
+
+def test_int8_vectors_stay_close_to_the_original(cache_dir: Path, seed_chunks: list[str]) -> None:
+    onnx = OnnxEmbedder("m3e-small", cache_dir=cache_dir)
+    reference = SentenceTransformerEmbedder("m3e-small").embed(seed_chunks)
+    vectors = onnx.embed(seed_chunks)
+    assert vectors.shape == reference.shape == (len(seed_chunks), 512)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    cosine = np.sum(vectors * reference, axis=1)
+    assert cosine.min() >= 0.985, f"min cosine {cosine.min():.4f}"
+    # the order of the output follows the input even though batches are sorted by length
+    assert np.allclose(onnx.embed(seed_chunks[::-1]), vectors[::-1], atol=1e-5)
+
+
+def test_the_export_is_cached_and_reused(cache_dir: Path, seed_chunks: list[str]) -> None:
+    OnnxEmbedder("m3e-small", cache_dir=cache_dir)
+    files = sorted(cache_dir.rglob("model.onnx"))
+    assert len(files) == 1 and (files[0].parent / "source.json").is_file()
+    mtime = files[0].stat().st_mtime_ns
+    again = OnnxEmbedder("m3e-small", cache_dir=cache_dir)
+    assert files[0].stat().st_mtime_ns == mtime  # loaded, not exported again
+    query = again.embed(["恒口示范区新建标准化厂房多少平方米？"], is_query=True)
+    best = int(np.argmax(again.embed(seed_chunks) @ query[0]))
+    assert "标准化厂房" in seed_chunks[best]
