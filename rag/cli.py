@@ -260,6 +260,95 @@ def eval_cmd(
         json_file.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
+@app.command("bench")
+def bench_cmd(
+    corpus: Annotated[
+        list[Path] | None, typer.Option("--corpus", help="Corpus to build (default: `corpus/`); repeatable.")
+    ] = None,
+    questions: Annotated[
+        Path | None,
+        typer.Option("--questions", help="TSV (`question` column) or JSONL; default ../shared/bench/seeds_dev.tsv."),
+    ] = None,
+    requests: Annotated[int, typer.Option("--requests", min=1, max=100_000, help="Requests per phase.")] = 200,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=256, help="Concurrent HTTP clients.")] = 16,
+    json_file: Annotated[Path | None, typer.Option("--json", help="Write all figures to this file.")] = None,
+    skip_build: Annotated[
+        bool, typer.Option("--skip-build", help="Benchmark the existing index (--index) instead of building one.")
+    ] = False,
+    index: IndexOpt = None,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", min=1, help="Seconds after which the HTTP phases send no more requests.")
+    ] = 600.0,
+) -> None:
+    """Print benchmark figures: index build, in-process search latency, `/ask` over a real loopback server."""
+    from rag.benchmark import run_benchmark
+
+    settings = _settings(index)
+    figures = run_benchmark(
+        settings,
+        corpus=corpus or [Path("corpus")],
+        questions_file=questions,
+        requests=requests,
+        concurrency=concurrency,
+        skip_build=skip_build,
+        time_limit=time_limit,
+        on_event=lambda m: err.print(m, highlight=False),
+    )
+    _print_bench(figures)
+    if json_file:
+        json_file.write_text(json.dumps(figures, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        err.print(f"figures written to {json_file}", highlight=False)
+
+
+def _print_bench(f: dict[str, Any]) -> None:
+    from rich import box
+    from rich.table import Table
+
+    m = f["machine"]
+    out.print(
+        f"{f['timestamp']}  {m['cpu_count']} CPUs, load {m['load_average_1m_at_start']} at start  "
+        f"embedder {f['embedder']['backend']}:{f['embedder']['model']}  "
+        f"questions {f['questions']['count']} ({f['questions']['source']})",
+        highlight=False,
+    )
+    if f["build"]:
+        b = f["build"]
+        build = Table("build (--rebuild, temporary index)", "", show_header=True)
+        for name, value in [
+            ("documents", b["documents"]),
+            ("chunks", b["chunks"]),
+            ("characters", b["characters"]),
+            ("seconds", b["seconds"]),
+            ("chunks/s", b["chunks_per_s"]),
+            ("characters/s", b["characters_per_s"]),
+            ("embedding share of the time", f"{b['embed_share']:.0%} ({b['embed_seconds']} s)"),
+            ("peak RSS (MB)", b["peak_rss_mb"]),
+            ("index size on disk (bytes)", f["index"]["size_bytes"]),
+        ]:
+            build.add_row(name, str(value))
+        out.print(build)
+    else:
+        out.print(f"index {f['index']['dir']}: {f['index']['size_bytes']} bytes (not rebuilt)", highlight=False)
+    # no vertical rules: the figures fit the 80 columns that piped output gets
+    lat = Table(
+        "latency (ms)", "n", "p50", "p95", "p99", "mean", "req/s", "errors", box=box.SIMPLE_HEAD, collapse_padding=True
+    )
+    lat.columns[0].no_wrap = True
+    rows = [
+        ("search, in process", f["search"]),
+        ("/ask, 1 client", f["http"]["sequential"]),
+        (f"/ask, {f['http']['concurrent']['concurrency']} clients", f["http"]["concurrent"]),
+    ]
+    for name, r in rows:
+        cells = [str(r.get(k, "-")) for k in ("n", "p50", "p95", "p99", "mean", "rps", "errors")]
+        lat.add_row(name, *cells)
+    out.print(lat)
+    out.print(
+        f"server ready after {f['server']['ready_seconds']} s" + ("; time limit hit" if f["http"]["timed_out"] else ""),
+        highlight=False,
+    )
+
+
 @app.command("serve")
 def serve_cmd(
     index: IndexOpt = None,

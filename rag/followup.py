@@ -18,7 +18,8 @@ _YEAR_RE = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)(?:\s?年)?")
 _PLACE_RE = re.compile(
     r"[\u4e00-\u9fff]{1,8}?(?:特别行政区|自治区|自治州|示范区|新区|开发区|高新区|市|区|县|省|镇|乡|村)"
 )
-_QUESTION_WORD_RE = re.compile(r"多少\w{0,3}|几\w{0,2}|哪些|哪里|什么时候|何时|是什么|有哪些|是谁")
+# No unit after 多少: a new subject may be counted in another one.
+_QUESTION_WORD_RE = re.compile(r"多少|几|哪些|哪里|什么时候|何时|是什么|有哪些|是谁")
 _ANY_QUESTION_WORD_RE = re.compile(
     r"多少|几|哪|什么|何|谁|吗|怎|多[大高长重远久深]|how|what|which|who|when|where", re.I
 )

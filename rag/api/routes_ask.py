@@ -36,7 +36,12 @@ async def ask(body: AskRequest, request: Request, pipeline: PipelineDep) -> JSON
     if body.stream or "text/event-stream" in request.headers.get("accept", ""):
         return StreamingResponse(ask_events(pipeline, body), media_type="text/event-stream")
     answer = await run_in_threadpool(
-        pipeline.ask, body.question, top_k=body.top_k, backend=body.backend, doc_ids=body.doc_ids()
+        pipeline.ask,
+        body.question,
+        top_k=body.top_k,
+        backend=body.backend,
+        doc_ids=body.doc_ids(),
+        history=body.turns(),
     )
     return JSONResponse(answer.to_dict())
 
@@ -45,7 +50,9 @@ def ask_events(pipeline: Pipeline, body: AskRequest) -> Iterator[str]:
     """Sync on purpose: Starlette pulls each event in a worker thread."""
     top_k = body.top_k or pipeline.settings.retrieval.top_k
     try:
-        stream = pipeline.ask_stream(body.question, top_k=top_k, backend=body.backend, doc_ids=body.doc_ids())
+        stream = pipeline.ask_stream(
+            body.question, top_k=top_k, backend=body.backend, doc_ids=body.doc_ids(), history=body.turns()
+        )
         for item in renumbered(stream, top_k):
             if isinstance(item, Answer):
                 yield sse("answer", item.to_dict())

@@ -33,9 +33,10 @@ async def chat_completions(body: ChatCompletionRequest, pipeline: PipelineDep) -
     await run_in_threadpool(pipeline.generator, backend)
     if body.stream:
         top_k = body.top_k or pipeline.settings.retrieval.top_k
-        items = renumbered(pipeline.ask_stream(question, top_k=top_k, backend=backend), top_k)
+        stream = pipeline.ask_stream(question, top_k=top_k, backend=backend, history=body.turns())
+        items = renumbered(stream, top_k)
         return StreamingResponse(
             openai_compat.completion_chunks(items, model=body.model), media_type="text/event-stream"
         )
-    answer = await run_in_threadpool(pipeline.ask, question, top_k=body.top_k, backend=backend)
+    answer = await run_in_threadpool(pipeline.ask, question, top_k=body.top_k, backend=backend, history=body.turns())
     return JSONResponse(openai_compat.completion(answer, model=body.model))

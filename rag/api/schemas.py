@@ -56,7 +56,9 @@ class AskRequest(BaseModel):
     )
     top_k: int | None = Field(None, ge=1, le=100, description="Passages retrieved (default: settings).")
     history: list[Message] = Field(
-        default_factory=list, max_length=100, description="Earlier turns (kept for LLM backends; extractive ignores)."
+        default_factory=list,
+        max_length=100,
+        description="Earlier turns: a follow-up such as 「那2020年呢？」 is rewritten into a standalone question.",
     )
     backend: str | None = Field(None, description="Answer backend (`GET /v1/models` lists them, without `rag-`).")
     stream: bool = Field(False, description="Answer as Server-Sent Events: `piece`…, `answer`, `done`.")
@@ -66,6 +68,9 @@ class AskRequest(BaseModel):
 
     def doc_ids(self) -> list[str] | None:
         return self.filters.doc_ids if self.filters else None
+
+    def turns(self) -> list[dict[str, str]]:
+        return [{"role": m.role, "content": m.content} for m in self.history]
 
 
 class CitationModel(BaseModel):
@@ -167,6 +172,11 @@ class ChatCompletionRequest(BaseModel):
     messages: list[ChatMessage] = Field(min_length=1, max_length=200)
     stream: bool = False
     top_k: int | None = Field(None, ge=1, le=100, description="Extension: passages retrieved.")
+
+    def turns(self) -> list[dict[str, str]]:
+        """The conversation before the last user message, as ``{role, content}`` turns for follow-ups."""
+        last = max((i for i, m in enumerate(self.messages) if m.role == "user"), default=len(self.messages))
+        return [{"role": m.role, "content": m.text()} for m in self.messages[:last] if m.role in ("user", "assistant")]
 
     def question(self) -> str:
         """The last user message, checked like any question."""

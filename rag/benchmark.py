@@ -1,0 +1,327 @@
+"""Benchmark figures: index build throughput, in-process search latency, `/ask` latency and throughput over HTTP."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import itertools
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rag import store
+from rag.errors import ConfigError, RAGError
+from rag.evaluation import percentiles
+from rag.factories import create_embedder
+from rag.indexing import build_index
+from rag.pipeline import build_pipeline
+from rag.settings import Settings
+
+if TYPE_CHECKING:
+    import httpx
+
+    from rag.pipeline import Pipeline
+
+HOST = "127.0.0.1"  # the benchmark only ever talks to a server it started on loopback
+DEFAULT_QUESTIONS_FILE = Path("../shared/bench/seeds_dev.tsv")
+# Used when no question file is given and the shared seed questions are not there: about the seed corpus.
+BUILTIN_QUESTIONS = [
+    "恒口示范区新建标准化厂房多少平方米？",
+    "恒口示范区选派了多少名专职工作队队员？",
+    "恒口示范区建立了14个内设部门政务服务目录，共多少项？",
+    "2017年1-8月衡水140项省市重点项目完成投资多少？",
+    "海陵区如何建强中心城区？",
+    "安康如何以高质量产业项目建设保障产业振兴？",
+    "恒口示范区全面深化改革取得了哪些成效？",
+    "衡水如何凝心聚力走好发展新路？",
+    "安康2021年新开工产业项目多少个？",
+    "海陵区2021年地区生产总值是多少？",
+]
+SERVER_START_TIMEOUT_S = 300.0
+REQUEST_TIMEOUT_S = 60.0
+WARMUP = 5
+
+
+def load_bench_questions(path: Path | None) -> tuple[list[str], str]:
+    """Questions from a TSV (a ``question`` column) or JSONL (``{"question": …}`` lines), and where they came from.
+
+    Without ``path``: the shared seed questions when present, else a built-in list about the seed corpus.
+    """
+    if path is None:
+        if not DEFAULT_QUESTIONS_FILE.is_file():
+            return list(BUILTIN_QUESTIONS), "built-in"
+        path = DEFAULT_QUESTIONS_FILE
+    if not path.is_file():
+        raise ConfigError(f"question file {path} not found; give a .tsv with a `question` column or a .jsonl")
+    with open(path, encoding="utf-8") as fh:
+        if path.suffix == ".tsv":
+            reader = csv.DictReader(fh, delimiter="\t")
+            if "question" not in (reader.fieldnames or []):
+                raise ConfigError(f"{path} has no `question` column")
+            questions = [row["question"].strip() for row in reader if (row["question"] or "").strip()]
+        else:
+            questions = []
+            for n, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    item = json.loads(line)
+                except ValueError as exc:
+                    raise ConfigError(f"{path} line {n}: {exc}") from exc
+                if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+                    raise ConfigError(f'{path} line {n}: each line needs a "question" string')
+                questions.append(item["question"])
+    if not questions:
+        raise ConfigError(f"{path} holds no questions")
+    return questions, str(path)
+
+
+def dir_size(path: Path) -> int:
+    """Bytes of the files under ``path``."""
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def free_port() -> int:
+    """A free TCP port on loopback (free now; the server binds it a moment later)."""
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def latency_figures(ms: Sequence[float]) -> dict[str, Any]:
+    """Count, p50/p95/p99, mean and max of latencies in milliseconds."""
+    if not ms:
+        return {"n": 0}
+    return {"n": len(ms), **percentiles(ms), "mean": round(sum(ms) / len(ms), 2), "max": round(max(ms), 2)}
+
+
+def bench_search(pipeline: Pipeline, questions: Sequence[str], *, requests: int) -> dict[str, Any]:
+    """In-process `Pipeline.search` latency over ``requests`` questions (cycled), after a warm-up."""
+    for q in questions[:WARMUP]:
+        pipeline.search(q)
+    ms = []
+    for q in itertools.islice(itertools.cycle(questions), requests):
+        t0 = time.perf_counter()
+        pipeline.search(q)
+        ms.append((time.perf_counter() - t0) * 1000)
+    return latency_figures(ms)
+
+
+@dataclass(frozen=True, slots=True)
+class RunningServer:
+    """A `rag serve` subprocess on loopback."""
+
+    url: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+    ready_seconds: float
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")[-chars:]
+
+
+@contextmanager
+def running_server(
+    index_dir: Path, *, log_dir: Path, timeout: float = SERVER_START_TIMEOUT_S
+) -> Iterator[RunningServer]:
+    """Start `rag serve --index INDEX_DIR` on a free loopback port, wait for `/ready`, always stop it afterwards."""
+    import httpx
+
+    port = free_port()
+    log = log_dir / "server.log"
+    command = [sys.executable, "-m", "rag", "serve", "--index", str(index_dir), "--host", HOST, "--port", str(port)]
+    t0 = time.perf_counter()
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen(command, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    url = f"http://{HOST}:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
+                raise RAGError(f"`rag serve` exited with status {proc.returncode} before it was ready:\n{tail}")
+            if time.monotonic() > deadline:
+                raise RAGError(f"`rag serve` was not ready after {timeout:.0f} s (log: {log})")
+            try:
+                if httpx.get(url + "/ready", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.25)
+        yield RunningServer(url, proc, log, time.perf_counter() - t0)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _post_ask(client: httpx.Client, question: str) -> tuple[float, bool]:
+    """One `/ask`: (milliseconds, succeeded)."""
+    import httpx
+
+    t0 = time.perf_counter()
+    try:
+        ok = client.post("/ask", json={"question": question}).status_code == 200
+    except httpx.HTTPError:
+        ok = False
+    return (time.perf_counter() - t0) * 1000, ok
+
+
+def bench_http_sequential(url: str, questions: Sequence[str], *, requests: int, deadline: float) -> dict[str, Any]:
+    """One client asking one question after another (stops early at ``deadline``, a ``time.monotonic`` value)."""
+    import httpx
+
+    ms: list[float] = []
+    errors = 0
+    with httpx.Client(base_url=url, timeout=REQUEST_TIMEOUT_S) as client:
+        for q in questions[:WARMUP]:
+            _post_ask(client, q)
+        for q in itertools.islice(itertools.cycle(questions), requests):
+            if time.monotonic() > deadline:
+                break
+            elapsed, ok = _post_ask(client, q)
+            ms.append(elapsed)
+            errors += not ok
+    return {**latency_figures(ms), "errors": errors, "requested": requests}
+
+
+def bench_http_concurrent(
+    url: str, questions: Sequence[str], *, requests: int, concurrency: int, deadline: float
+) -> dict[str, Any]:
+    """``concurrency`` client threads sharing ``requests`` `/ask` calls: latency, requests per second, errors."""
+    import httpx
+
+    ms: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    todo = iter(itertools.islice(itertools.cycle(questions), requests))
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+    def worker(client: httpx.Client) -> None:
+        nonlocal errors
+        while time.monotonic() < deadline:
+            with lock:
+                q = next(todo, None)
+            if q is None:
+                return
+            elapsed, ok = _post_ask(client, q)
+            with lock:
+                ms.append(elapsed)
+                errors += not ok
+
+    with httpx.Client(base_url=url, timeout=REQUEST_TIMEOUT_S, limits=limits) as client:
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(concurrency, thread_name_prefix="bench-client") as pool:
+            for future in [pool.submit(worker, client) for _ in range(concurrency)]:
+                future.result()
+        wall = time.perf_counter() - t0
+    return {
+        **latency_figures(ms),
+        "errors": errors,
+        "requested": requests,
+        "concurrency": concurrency,
+        "seconds": round(wall, 3),
+        "rps": round(len(ms) / wall, 2) if wall > 0 else 0.0,
+    }
+
+
+def _machine() -> dict[str, Any]:
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    return {
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "load_average_1m_at_start": round(load[0], 2) if load else None,
+    }
+
+
+def run_benchmark(
+    settings: Settings,
+    *,
+    corpus: Sequence[Path],
+    questions_file: Path | None = None,
+    requests: int = 200,
+    concurrency: int = 16,
+    skip_build: bool = False,
+    time_limit: float = 600.0,
+    on_event: Callable[[str], None] = lambda _msg: None,
+) -> dict[str, Any]:
+    """All the figures: build (into a temporary index unless ``skip_build``), search, `/ask` over a real server.
+
+    HTTP phases stop taking new requests once ``time_limit`` seconds have passed since the server was ready.
+    """
+    questions, questions_source = load_bench_questions(questions_file)
+    for root in [] if skip_build else corpus:
+        if not root.exists():
+            raise ConfigError(f"corpus path {root} does not exist")
+    figures: dict[str, Any] = {
+        "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": _machine(),
+        "embedder": {"backend": settings.embedder.backend, "model": settings.embedder.model},
+        "questions": {"source": questions_source, "count": len(questions)},
+        "requests": requests,
+    }
+    with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
+        embedder = create_embedder(settings.embedder)  # loaded once, for the build and the in-process search
+        if skip_build:
+            index_dir = Path(settings.index.dir)
+            figures["build"] = None
+        else:
+            index_dir = Path(tmp) / "index"
+            on_event(f"building {', '.join(map(str, corpus))} into a temporary index")
+            report = build_index(
+                settings, corpus=corpus, index_dir=index_dir, rebuild=True, embedder=embedder, progress=False
+            )
+            if report.failed:
+                on_event(f"{len(report.failed)} file(s) could not be read, e.g. {report.failed[0][0]}")
+            figures["build"] = {
+                "corpus": [str(p) for p in corpus],
+                "documents": report.documents,
+                "chunks": report.chunks,
+                "characters": report.characters,
+                "failed": len(report.failed),
+                "seconds": round(report.seconds, 3),
+                "embed_seconds": round(report.embed_seconds, 3),
+                "chunks_per_s": round(report.chunks / report.seconds, 2) if report.seconds else 0.0,
+                "characters_per_s": round(report.characters / report.seconds, 1) if report.seconds else 0.0,
+                "embed_share": round(report.embed_seconds / report.seconds, 3) if report.seconds else 0.0,
+                "peak_rss_mb": round(report.peak_rss_mb, 1),
+            }
+        figures["index"] = {"dir": str(index_dir), "size_bytes": dir_size(store.current_build(index_dir))}
+
+        on_event(f"search: {requests} questions in process")
+        pipeline = build_pipeline(settings, index_dir=index_dir, embedder=embedder)
+        try:
+            figures["search"] = bench_search(pipeline, questions, requests=requests)
+        finally:
+            pipeline.close()
+
+        on_event("starting `rag serve` on loopback")
+        with running_server(index_dir, log_dir=Path(tmp)) as server:
+            figures["server"] = {"ready_seconds": round(server.ready_seconds, 2)}
+            deadline = time.monotonic() + time_limit
+            on_event(f"/ask: {requests} requests from 1 client")
+            sequential = bench_http_sequential(server.url, questions, requests=requests, deadline=deadline)
+            on_event(f"/ask: {requests} requests from {concurrency} clients")
+            concurrent = bench_http_concurrent(
+                server.url, questions, requests=requests, concurrency=concurrency, deadline=deadline
+            )
+            figures["http"] = {"sequential": sequential, "concurrent": concurrent}
+            figures["http"]["timed_out"] = sequential["n"] + concurrent["n"] < 2 * requests
+    return figures

@@ -1,0 +1,67 @@
+"""`rag bench` end to end: a real build, the real model, a real `rag serve` on loopback; checks the JSON figures."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:  # the fixtures' types, from tests/integration/conftest.py
+    from conftest import Workdir
+
+pytestmark = pytest.mark.slow
+
+REQUESTS = 20
+CONCURRENCY = 4
+
+
+def check_latencies(figures: dict[str, Any], n: int) -> None:
+    assert figures["n"] == n, figures
+    assert 0 < figures["p50"] <= figures["p95"] <= figures["p99"] <= figures["max"], figures
+    assert figures["mean"] > 0, figures
+
+
+def test_bench_prints_and_writes_every_figure(workdir: Workdir, repo_root: Path) -> None:
+    workdir.corpus.mkdir()
+    for name in sorted(p.name for p in (repo_root / "corpus").glob("*.txt"))[:2]:
+        shutil.copy(repo_root / "corpus" / name, workdir.corpus / name)
+    result = workdir.rag("bench", "--requests", str(REQUESTS), "--concurrency", str(CONCURRENCY), "--json", "out.json")
+    assert result.returncode == 0, result.describe()
+    for label in ("chunks/s", "p50", "/ask, 1 client", f"/ask, {CONCURRENCY} clients", "search, in process"):
+        assert label in result.stdout, result.describe()
+
+    figures = json.loads((workdir.path / "out.json").read_text(encoding="utf-8"))
+    assert figures["machine"]["cpu_count"] == os.cpu_count()
+    assert figures["embedder"]["backend"] and figures["embedder"]["model"]
+    assert figures["timestamp"].startswith("20")
+    # no ../shared/bench beside the temporary workdir: the built-in questions are used
+    assert figures["questions"]["source"] == "built-in" and figures["questions"]["count"] >= 5
+
+    build = figures["build"]
+    assert build["documents"] == 2 and build["failed"] == 0
+    assert build["chunks"] > 0 and build["characters"] > 1000
+    assert build["seconds"] > 0 and build["chunks_per_s"] > 0 and build["characters_per_s"] > 0
+    assert 0 < build["embed_seconds"] <= build["seconds"] and 0 < build["embed_share"] <= 1
+    assert build["peak_rss_mb"] > 100  # torch and the model are in memory
+    assert figures["index"]["size_bytes"] > 0
+
+    check_latencies(figures["search"], REQUESTS)
+    http = figures["http"]
+    assert http["timed_out"] is False
+    check_latencies(http["sequential"], REQUESTS)
+    assert http["sequential"]["errors"] == 0
+    concurrent = http["concurrent"]
+    check_latencies(concurrent, REQUESTS)
+    assert concurrent["errors"] == 0 and concurrent["concurrency"] == CONCURRENCY
+    assert concurrent["rps"] > 0 and concurrent["seconds"] > 0
+    assert figures["server"]["ready_seconds"] > 0
+
+
+def test_bench_refuses_a_missing_corpus(workdir: Workdir) -> None:
+    result = workdir.rag("bench", "--corpus", "nowhere", "--requests", "1")
+    assert result.returncode == 1
+    assert "nowhere does not exist" in result.stderr
