@@ -8,6 +8,7 @@ import itertools
 import json
 import os
 import platform
+import signal
 import socket
 import subprocess
 import sys
@@ -143,6 +144,9 @@ def running_server(
     port = free_port()
     log = log_dir / "server.log"
     command = [sys.executable, "-m", "rag", "serve", "--index", str(index_dir), "--host", HOST, "--port", str(port)]
+    # A SIGTERM to the benchmark would otherwise end it without running `finally`, leaving the server behind.
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm) if in_main else None
     t0 = time.perf_counter()
     with open(log, "wb") as fh:
         proc = subprocess.Popen(command, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -154,7 +158,8 @@ def running_server(
                 tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
                 raise RAGError(f"`rag serve` exited with status {proc.returncode} before it was ready:\n{tail}")
             if time.monotonic() > deadline:
-                raise RAGError(f"`rag serve` was not ready after {timeout:.0f} s (log: {log})")
+                tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
+                raise RAGError(f"`rag serve` was not ready after {timeout:.0f} s:\n{tail}")
             try:
                 if httpx.get(url + "/ready", timeout=5).status_code == 200:
                     break
@@ -169,6 +174,12 @@ def running_server(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _post_ask(client: httpx.Client, question: str) -> tuple[float, bool]:
