@@ -22,7 +22,16 @@ if TYPE_CHECKING:  # the fixtures' types, from tests/integration/conftest.py
     from rag.types import Answer
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
-ANSWER_KEYS = {"question", "answer", "short_answer", "grounded", "citations", "backend", "timings_ms"}
+ANSWER_KEYS = {
+    "question",
+    "answer",
+    "short_answer",
+    "grounded",
+    "citations",
+    "backend",
+    "timings_ms",
+    "unsupported_figures",  # the figure guard's findings, on every answer
+}
 CITATION_KEYS = {"n", "doc_id", "title", "source", "chunk_id", "text", "start", "end", "score"}
 TIMING_KEYS = {"retrieve", "generate", "total"}
 GENERATED_QUESTIONS = 30
@@ -189,6 +198,7 @@ def assert_answer_contract(d: dict[str, Any]) -> None:
     assert isinstance(d["answer"], str) and d["answer"], text
     assert d["short_answer"] is None or (isinstance(d["short_answer"], str) and d["short_answer"]), text
     assert d["backend"] == "extractive", text
+    assert d["unsupported_figures"] == [], text  # extractive answers quote the passages: nothing to flag
     for c in d["citations"]:
         assert set(c) == CITATION_KEYS, text
         assert isinstance(c["n"], int) and isinstance(c["score"], float), text
