@@ -71,16 +71,24 @@ class Pipeline:
         )
 
     def search(
-        self, question: str, *, top_k: int | None = None, doc_ids: Collection[str] | None = None
+        self,
+        question: str,
+        *,
+        top_k: int | None = None,
+        doc_ids: Collection[str] | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
     ) -> SearchResult:
-        """The ranked passages; ``doc_ids`` keeps only those documents' chunks (among the fused candidates)."""
+        """The ranked passages. Filters keep only the chunks (among the fused candidates) of the documents in
+        ``doc_ids`` and/or dated within ``date_from``..``date_to`` (ISO dates, inclusive; undated documents
+        are left out when a date bound is given)."""
         q = validate_question(question)
         t0 = time.perf_counter()
         k = top_k or self.settings.retrieval.top_k
-        if doc_ids is None:
+        if doc_ids is None and date_from is None and date_to is None:
             hits = self.retriever.search(q, top_k=k)
         else:
-            infos = self.index.chunks.document_infos(doc_ids).values()
+            infos = self.index.chunks.filter_documents(doc_ids=doc_ids, date_from=date_from, date_to=date_to)
             rows = {r for i in infos for r in range(i.first_row, i.first_row + i.n_chunks)}
             lists = self.retriever.candidate_lists(q)
             lists = RankedLists([c for c in lists.dense if c[0] in rows], [c for c in lists.lexical if c[0] in rows])
@@ -123,6 +131,8 @@ class Pipeline:
         backend: str | None = None,
         doc_ids: Collection[str] | None = None,
         history: Sequence[Mapping[str, str]] | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
     ) -> PieceStream[str, None, Answer]:
         """Yield the answer's text pieces as the backend writes them; return the finished ``Answer``.
 
@@ -137,7 +147,7 @@ class Pipeline:
         if rewritten:
             extra["rewritten_question"] = rewritten
         asked = rewritten or q
-        found = self.search(asked, top_k=top_k, doc_ids=doc_ids)
+        found = self.search(asked, top_k=top_k, doc_ids=doc_ids, date_from=date_from, date_to=date_to)
         t1 = time.perf_counter()
         pieces: list[str] = []
         try:
@@ -177,9 +187,20 @@ class Pipeline:
         backend: str | None = None,
         doc_ids: Collection[str] | None = None,
         history: Sequence[Mapping[str, str]] | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
     ) -> Answer:
         """Answer ``question`` from the corpus (the streamed pieces joined)."""
-        return drain(self.ask_stream(question, top_k=top_k, backend=backend, doc_ids=doc_ids, history=history))
+        stream = self.ask_stream(
+            question,
+            top_k=top_k,
+            backend=backend,
+            doc_ids=doc_ids,
+            history=history,
+            date_from=date_from,
+            date_to=date_to,
+        )
+        return drain(stream)
 
     def close(self) -> None:
         for generator in self._generators.values():

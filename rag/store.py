@@ -209,6 +209,30 @@ class ChunkStore:
         )
         return {r[0]: DocumentInfo(*r) for r in rows}
 
+    def filter_documents(
+        self, *, doc_ids: Iterable[str] | None = None, date_from: str | None = None, date_to: str | None = None
+    ) -> list[DocumentInfo]:
+        """Documents among ``doc_ids`` (all when None) dated within [date_from, date_to] (ISO, inclusive)."""
+        where, params = [], []
+        if doc_ids is not None:
+            ids = list(set(doc_ids))
+            if not ids:
+                return []
+            where.append(f"id IN ({','.join('?' * len(ids))})")
+            params += ids
+        if date_from is not None:
+            where.append("date IS NOT NULL AND date >= ?")
+            params.append(date_from)
+        if date_to is not None:
+            where.append("date IS NOT NULL AND date <= ?")
+            params.append(date_to)
+        rows = self._query(
+            "SELECT id, title, source, date, publisher, content_hash, first_row, n_chunks FROM documents"
+            + (" WHERE " + " AND ".join(where) if where else ""),
+            params,
+        )
+        return [DocumentInfo(*r) for r in rows]
+
     def document(self, doc_id: str) -> Document | None:
         rows = self._query(
             "SELECT id, title, text, source, content_hash, date, publisher FROM documents WHERE id = ?", (doc_id,)

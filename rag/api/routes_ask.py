@@ -40,8 +40,8 @@ async def ask(body: AskRequest, request: Request, pipeline: PipelineDep) -> JSON
         body.question,
         top_k=body.top_k,
         backend=body.backend,
-        doc_ids=body.doc_ids(),
         history=body.turns(),
+        **body.filter_kwargs(),
     )
     return JSONResponse(answer.to_dict())
 
@@ -51,7 +51,7 @@ def ask_events(pipeline: Pipeline, body: AskRequest) -> Iterator[str]:
     top_k = body.top_k or pipeline.settings.retrieval.top_k
     try:
         stream = pipeline.ask_stream(
-            body.question, top_k=top_k, backend=body.backend, doc_ids=body.doc_ids(), history=body.turns()
+            body.question, top_k=top_k, backend=body.backend, history=body.turns(), **body.filter_kwargs()
         )
         for item in renumbered(stream, top_k):
             if isinstance(item, Answer):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
@@ -30,6 +31,8 @@ class Filters(BaseModel):
     """Restrict retrieval."""
 
     doc_ids: list[str] | None = Field(None, description="Only passages of these documents (ids from `/documents`).")
+    date_from: datetime.date | None = Field(None, description="Only documents dated on or after this day.")
+    date_to: datetime.date | None = Field(None, description="Only documents dated on or before this day.")
 
 
 class AskRequest(BaseModel):
@@ -66,8 +69,16 @@ class AskRequest(BaseModel):
 
     _question = field_validator("question")(_checked_question)
 
-    def doc_ids(self) -> list[str] | None:
-        return self.filters.doc_ids if self.filters else None
+    def filter_kwargs(self) -> dict[str, Any]:
+        """The retrieval filters as ``Pipeline.search`` keywords."""
+        f = self.filters
+        if f is None:
+            return {}
+        return {
+            "doc_ids": f.doc_ids,
+            "date_from": f.date_from.isoformat() if f.date_from else None,
+            "date_to": f.date_to.isoformat() if f.date_to else None,
+        }
 
     def turns(self) -> list[dict[str, str]]:
         return [{"role": m.role, "content": m.content} for m in self.history]

@@ -394,6 +394,22 @@ def test_ask_filters_by_document(http: httpx.Client) -> None:
     assert ask(http, question, filters={"doc_ids": []})["grounded"] is False
 
 
+def test_ask_filters_by_date(http: httpx.Client) -> None:
+    question, figure = SEED_QUESTIONS[0]
+    home = ask(http, question)["citations"][0]["doc_id"]
+    home_date = http.get(f"/documents/{home}").json()["date"]
+    assert home_date, "the seed document cited first states its date"
+    dated = {d["id"]: d["date"] for d in http.get("/documents").json()["documents"]}
+    kept = ask(http, question, filters={"date_from": home_date, "date_to": home_date})
+    assert kept["grounded"] and figure in kept["short_answer"]
+    assert {dated[c["doc_id"]] for c in kept["citations"]} == {home_date}
+    before = ask(http, question, filters={"date_to": "2018-01-01"})
+    assert all(dated[c["doc_id"]] and dated[c["doc_id"]] <= "2018-01-01" for c in before["citations"]), before
+    assert figure not in before["answer"]
+    r = http.post("/ask", json={"question": question, "filters": {"date_from": "2020-13-01"}})
+    assert r.status_code == 422, r.text
+
+
 def test_openapi_page_has_chinese_examples(http: httpx.Client) -> None:
     spec = http.get("/openapi.json").json()
     assert {"/ask", "/v1/chat/completions", "/v1/models", "/documents", "/documents/{doc_id}"} <= set(spec["paths"])

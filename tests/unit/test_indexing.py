@@ -122,3 +122,25 @@ def test_manifest_describes_the_index(tmp_path: Path, corpus: Path) -> None:
     assert manifest["chunking"] == settings.chunking.model_dump()
     assert manifest["counts"]["documents"] == 3
     assert {"sha256", "size", "documents"} <= set(manifest["sources"]["corpus/a.txt"])
+
+
+def test_documents_filtered_by_id_and_date(tmp_path: Path) -> None:
+    root = tmp_path / "corpus"
+    root.mkdir()
+    (root / "a.txt").write_text("来源:甲报 日期: 2019-05-01\n甲文。收入5341万元。", encoding="utf-8")
+    (root / "b.txt").write_text("来源:乙报 日期: 2021-09-09\n乙文。游园12个。", encoding="utf-8")
+    (root / "c.txt").write_text("无日期的文章\n丙文。厂房3.1万平方米。", encoding="utf-8")
+    settings = _settings(tmp_path)
+    build_index(settings, progress=False)
+    pipeline = build_pipeline(settings)
+    chunks = pipeline.index.chunks
+    by_source = {i.source: i.id for i in chunks.documents()}
+    dates = {i.source: i.date for i in chunks.documents()}
+    assert dates == {"corpus/a.txt": "2019-05-01", "corpus/b.txt": "2021-09-09", "corpus/c.txt": None}
+    assert [i.source for i in chunks.filter_documents(date_from="2020-01-01")] == ["corpus/b.txt"]
+    assert [i.source for i in chunks.filter_documents(date_to="2020-01-01")] == ["corpus/a.txt"]
+    only = chunks.filter_documents(doc_ids=[by_source["corpus/c.txt"], by_source["corpus/b.txt"]], date_to="2030-01-01")
+    assert [i.source for i in only] == ["corpus/b.txt"]
+    assert chunks.filter_documents(doc_ids=[]) == []
+    hits = pipeline.search("游园多少个", date_to="2020-01-01").hits
+    assert hits and all(h.date == "2019-05-01" for h in hits)
