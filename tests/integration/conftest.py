@@ -1,17 +1,22 @@
-"""Integration fixtures: the `rag` CLI run as a subprocess, and one seed-corpus index built once per session."""
+"""Integration fixtures: the `rag` CLI run as a subprocess, one seed-corpus index built once per session, and
+real `rag serve` processes on loopback ports."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+import httpx
 import pytest
 
 if TYPE_CHECKING:
@@ -168,3 +173,73 @@ def workdir(tmp_path: Path) -> Workdir:
 def new_workdir(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Workdir]:
     """Make an empty workdir named after ``basename`` (for module- or session-scoped fixtures)."""
     return lambda basename: Workdir(tmp_path_factory.mktemp(basename))
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    """A running `rag serve` over ``work`` (a folder holding `corpus/` and `index/`)."""
+
+    work: Path
+    url: str
+    log: Path
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=60.0, **kwargs)
+
+    def describe(self) -> str:
+        return f"server log ({self.log}):\n{self.log.read_text(errors='replace')[-4000:]}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serve(work: Path, env: Mapping[str, str] | None = None, *, timeout_s: float = 180.0) -> Iterator[Server]:
+    """`rag serve --index index` in ``work`` on a free loopback port, ready (``/ready`` is 200) until the block
+    ends; then terminated (killed if it lingers)."""
+    port = free_port()
+    log = work.parent / "server.log"
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen(
+            rag_command("serve", "--index", "index", "--port", str(port)),
+            cwd=work,
+            env=cli_env(env),
+            stdout=fh,
+            stderr=fh,
+        )
+    srv = Server(work, f"http://127.0.0.1:{port}", log)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            assert proc.poll() is None, f"`rag serve` exited with {proc.returncode}\n{srv.describe()}"
+            assert time.monotonic() < deadline, f"not ready after {timeout_s:.0f} s\n{srv.describe()}"
+            try:
+                if httpx.get(srv.url + "/ready", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.25)
+        yield srv
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def rag_cli() -> Callable[..., CliResult]:
+    """Runs the CLI: ``rag_cli("index", "build", cwd=work)``."""
+    return run_rag
+
+
+@pytest.fixture(scope="session")
+def rag_server() -> Callable[..., AbstractContextManager[Server]]:
+    """Starts real servers: ``with rag_server(work, {"RAG_API__KEY": "k"}) as server: ...``."""
+    return serve

@@ -4,16 +4,10 @@ of the seed index, driven with httpx and with the official `openai` client."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -24,13 +18,12 @@ from rag import registry
 from rag.pipeline import MAX_QUESTION_CHARS
 
 if TYPE_CHECKING:  # the fixtures' types, from tests/integration/conftest.py
-    from conftest import SeedIndex
+    from conftest import CliResult, SeedIndex, Server
 
 pytestmark = pytest.mark.slow
 
 KEY = "secret"
 AUTH = {"Authorization": f"Bearer {KEY}"}
-START_TIMEOUT_S = 180.0
 SEED_QUESTIONS = [
     ("恒口示范区新建标准化厂房多少平方米？", "3.1万平方米"),
     ("恒口示范区选派了多少名专职工作队队员？", "88"),
@@ -39,72 +32,14 @@ SEED_QUESTIONS = [
 MARKER_RE = re.compile(r"\[(\d+)\]")
 
 
-@dataclass(frozen=True, slots=True)
-class Server:
-    """A running `rag serve` over ``work`` (holding `corpus/` and `index/`), with ``RAG_API__KEY`` set."""
-
-    work: Path
-    url: str
-    proc: subprocess.Popen[bytes]
-    log: Path
-
-    def client(self, **kwargs: Any) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=60.0, **kwargs)
-
-    def describe(self) -> str:
-        return f"server log ({self.log}):\n{self.log.read_text(errors='replace')[-4000:]}"
-
-
-def rag_command(*args: str) -> list[str]:
-    return [str(Path(sys.executable).with_name("rag")), *args]
-
-
-def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """As conftest's: no RAG_* from the test process, offline, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false", NO_COLOR="1")
-    env.update(extra or {})
-    return env
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
-def server(seed_index: SeedIndex, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(
+    seed_index: SeedIndex, tmp_path_factory: pytest.TempPathFactory, rag_server: Callable[..., Any]
+) -> Iterator[Server]:
     """One server for the module (each start loads torch and the model): a copy of the seed workdir, a key set."""
     work = seed_index.workdir.copy_to(tmp_path_factory.mktemp("api") / "work").path
-    port = free_port()
-    log = work.parent / "server.log"
-    env = cli_env({"RAG_API__KEY": KEY, "RAG_API__MAX_UPLOAD_MB": "1"})
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(
-            rag_command("serve", "--index", "index", "--port", str(port)), cwd=work, env=env, stdout=fh, stderr=fh
-        )
-    srv = Server(work, f"http://127.0.0.1:{port}", proc, log)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            assert proc.poll() is None, f"`rag serve` exited with {proc.returncode}\n{srv.describe()}"
-            assert time.monotonic() < deadline, f"not ready after {START_TIMEOUT_S:.0f} s\n{srv.describe()}"
-            try:
-                if httpx.get(srv.url + "/ready", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.25)
+    with rag_server(work, {"RAG_API__KEY": KEY, "RAG_API__MAX_UPLOAD_MB": "1"}) as srv:
         yield srv
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture
@@ -359,21 +294,15 @@ def test_upload_then_ask_then_delete(http: httpx.Client, server: Server) -> None
     assert http.get("/documents").json()["total"] == before
 
 
-def test_index_built_beside_the_server_is_picked_up(http: httpx.Client, server: Server) -> None:
+def test_index_built_beside_the_server_is_picked_up(
+    http: httpx.Client, server: Server, rag_cli: Callable[..., CliResult]
+) -> None:
     build_before = http.get("/ready").json()["build"]
     fact = "白石乡2022年修建山塘水库共计23座，新增灌溉面积5400亩。\n"
     (server.work / "corpus" / "白石乡水利建设.txt").write_text("白石乡水利建设情况\n\n" + fact, encoding="utf-8")
     assert ask(http, "白石乡2022年修建山塘水库多少座？")["grounded"] is False
-    result = subprocess.run(
-        rag_command("index", "build", "--corpus", "corpus", "--index", "index"),
-        cwd=server.work,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    result = rag_cli("index", "build", "--corpus", "corpus", "--index", "index", cwd=server.work)
+    assert result.returncode == 0, result.describe()
     deadline = time.monotonic() + 10
     while (answer := ask(http, "白石乡2022年修建山塘水库多少座？"))["grounded"] is False:
         assert time.monotonic() < deadline, f"the new build was not picked up\n{server.describe()}"

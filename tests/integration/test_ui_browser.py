@@ -4,23 +4,17 @@ upload a document and ask about it. Leaves a screenshot in `test-artifacts/ui.pn
 
 from __future__ import annotations
 
-import os
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 if TYPE_CHECKING:  # the fixtures' types, from tests/integration/conftest.py
-    from conftest import SeedIndex
+    from conftest import SeedIndex, Server
 
 pytestmark = pytest.mark.slow
 
@@ -34,63 +28,19 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-START_TIMEOUT_S = 180.0
 ANSWER_TIMEOUT_MS = 60_000
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 NEW_FACT = "青禾县2026年新建智能温室大棚17座，总投资4.2亿元，带动就业3600人。"
 
 
-@dataclass(frozen=True, slots=True)
-class Server:
-    work: Path
-    url: str
-    log: Path
-
-    def describe(self) -> str:
-        return f"server log ({self.log}):\n{self.log.read_text(errors='replace')[-4000:]}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
-def server(seed_index: SeedIndex, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(
+    seed_index: SeedIndex, tmp_path_factory: pytest.TempPathFactory, rag_server: Callable[..., Any]
+) -> Iterator[Server]:
     """`rag serve` (the UI mounted, as `make run` starts it) over a copy of the seed workdir."""
     work = seed_index.workdir.copy_to(tmp_path_factory.mktemp("ui") / "work").path
-    port = free_port()
-    log = work.parent / "server.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false", NO_COLOR="1")
-    env.update(GRADIO_ANALYTICS_ENABLED="False")
-    rag = str(Path(sys.executable).with_name("rag"))
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(
-            [rag, "serve", "--index", "index", "--port", str(port)], cwd=work, env=env, stdout=fh, stderr=fh
-        )
-    srv = Server(work, f"http://127.0.0.1:{port}", log)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            assert proc.poll() is None, f"`rag serve` exited with {proc.returncode}\n{srv.describe()}"
-            assert time.monotonic() < deadline, f"not ready after {START_TIMEOUT_S:.0f} s\n{srv.describe()}"
-            try:
-                if httpx.get(srv.url + "/ready", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.25)
+    with rag_server(work, {"GRADIO_ANALYTICS_ENABLED": "False"}) as srv:
         yield srv
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="module")
