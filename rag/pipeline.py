@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from rag import store
+from rag.batching import BatchingEmbedder
 from rag.citations import resolve_citations
 from rag.errors import GenerationError, InvalidQueryError
 from rag.factories import create_embedder, create_generator, embedder_fingerprint
@@ -54,6 +55,8 @@ class Pipeline:
     def __init__(self, settings: Settings, index: LoadedIndex, embedder: Embedder) -> None:
         self.settings = settings
         self.index = index
+        if settings.retrieval.batch_queries and not isinstance(embedder, BatchingEmbedder):
+            embedder = BatchingEmbedder(embedder)  # kept across index swaps: the model and its worker stay one
         self.embedder = embedder
         self._generators: dict[str, Generator] = {}
         r = settings.retrieval

@@ -57,6 +57,9 @@ class RetrievalSettings(BaseModel):
     rrf_k: float = Field(60.0, gt=0, description="Reciprocal-rank-fusion constant.")
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
     lexical_weight: float = Field(1.0, ge=0, description="Weight of the lexical ranking in fusion.")
+    batch_queries: bool = Field(
+        True, description="Encode the questions of concurrent requests together (one encoder call per batch)."
+    )
     rerank_depth: int = Field(
         10, ge=0, le=200, description="Fused candidates re-ranked with evidence signals (0: off)."
     )
