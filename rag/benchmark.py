@@ -15,7 +15,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -136,9 +136,15 @@ class RunningServer:
 
 @contextmanager
 def running_server(
-    index_dir: Path, *, log_dir: Path, timeout: float = SERVER_START_TIMEOUT_S
+    index_dir: Path,
+    *,
+    log_dir: Path,
+    timeout: float = SERVER_START_TIMEOUT_S,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[RunningServer]:
-    """Start `rag serve --index INDEX_DIR` on a free loopback port, wait for `/ready`, always stop it afterwards."""
+    """Start `rag serve --index INDEX_DIR` on a free loopback port (in ``cwd``, with ``env`` when given), wait
+    for `/ready`, always stop it afterwards."""
     import httpx
 
     port = free_port()
@@ -149,7 +155,14 @@ def running_server(
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm) if in_main else None
     t0 = time.perf_counter()
     with open(log, "wb") as fh:
-        proc = subprocess.Popen(command, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
     url = f"http://{HOST}:{port}"
     try:
         deadline = time.monotonic() + timeout

@@ -41,6 +41,10 @@ def create_generator(cfg: GeneratorSettings, *, backend: str | None = None) -> G
     generator: Generator
     if name == "extractive":
         generator = cls(min_support=cfg.min_support)
+    elif name == "llama-cpp":  # a local model: no server, key, timeout or retries
+        generator = cls(
+            cfg.model, temperature=cfg.temperature, max_tokens=cfg.max_tokens, context_tokens=cfg.context_tokens
+        )
     else:
         generator = cls(
             base_url=cfg.base_url,

@@ -18,12 +18,16 @@ _UNITS = sorted(
     key=len,
     reverse=True,
 )
+# An Arabic number with at most one unit ("5341万元", "14.5%", "3.1万平方米").
+_ARABIC_FIGURE = r"\d+(?:[.,]\d+)*(?:\s?(?:" + "|".join(re.escape(u) for u in _UNITS) + r"))?"
 FIGURE_RE = re.compile(
-    r"(?<![\d.])\d+(?:[.,]\d+)*(?:\s?(?:" + "|".join(re.escape(u) for u in _UNITS) + r"))?"
-    r"|[零〇一二两三四五六七八九十百千万亿]+(?:点[零〇一二三四五六七八九]+)?(?:%|个百分点|万元|亿元|元|个|项|户|人|家|名)",
+    r"(?<![\d.])"
+    + _ARABIC_FIGURE
+    + r"|[零〇一二两三四五六七八九十百千万亿]+(?:点[零〇一二三四五六七八九]+)?"
+    + r"(?:%|个百分点|万元|亿元|元|个|项|户|人|家|名)",
 )
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
-_SPLIT_RE = re.compile(r"(\d+(?:[.,]\d+)*(?:\s?(?:" + "|".join(re.escape(u) for u in _UNITS) + r"))?)")
+_SPLIT_RE = re.compile(f"({_ARABIC_FIGURE})")
 _WORD_RE = re.compile(r"[\w\u3400-\u9fff]+")
 
 # Function words and question words: they carry no topic and would only add noise to BM25.

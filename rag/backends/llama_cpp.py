@@ -48,14 +48,10 @@ class LlamaCppGenerator:
 
     def __init__(
         self,
-        base_url: str | None = None,
         model: str | None = None,
-        api_key: str | None = None,
+        *,
         temperature: float = 0.1,
         max_tokens: int = 512,
-        timeout_s: float = 60.0,
-        *,
-        max_retries: int = 2,
         context_tokens: int = 4096,
         n_threads: int | None = None,
     ) -> None:
@@ -63,7 +59,6 @@ class LlamaCppGenerator:
             import llama_cpp
         except ImportError as exc:
             raise BackendUnavailableError(f"generator backend 'llama-cpp' needs llama-cpp-python; `{INSTALL}`") from exc
-        del base_url, api_key, timeout_s, max_retries  # the common generator arguments that a local model ignores
         self._llama_cpp = llama_cpp
         self.model = model
         self.temperature = temperature

@@ -6,10 +6,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -18,6 +16,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 import httpx
 import pytest
+
+from rag.benchmark import running_server
 
 if TYPE_CHECKING:
     from rag.pipeline import Pipeline
@@ -190,47 +190,12 @@ class Server:
         return f"server log ({self.log}):\n{self.log.read_text(errors='replace')[-4000:]}"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def serve(work: Path, env: Mapping[str, str] | None = None, *, timeout_s: float = 180.0) -> Iterator[Server]:
     """`rag serve --index index` in ``work`` on a free loopback port, ready (``/ready`` is 200) until the block
-    ends; then terminated (killed if it lingers)."""
-    port = free_port()
-    log = work.parent / "server.log"
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(
-            rag_command("serve", "--index", "index", "--port", str(port)),
-            cwd=work,
-            env=cli_env(env),
-            stdout=fh,
-            stderr=fh,
-        )
-    srv = Server(work, f"http://127.0.0.1:{port}", log)
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            assert proc.poll() is None, f"`rag serve` exited with {proc.returncode}\n{srv.describe()}"
-            assert time.monotonic() < deadline, f"not ready after {timeout_s:.0f} s\n{srv.describe()}"
-            try:
-                if httpx.get(srv.url + "/ready", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.25)
-        yield srv
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    ends; then stopped. The benchmark's server runner, with the tests' environment."""
+    with running_server(Path("index"), log_dir=work.parent, timeout=timeout_s, cwd=work, env=cli_env(env)) as srv:
+        yield Server(work, srv.url, srv.log)
 
 
 @pytest.fixture(scope="session")
