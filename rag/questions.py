@@ -22,6 +22,7 @@ class AnswerKind(Enum):
     PERSON = "person"
     PLACE = "place"
     ORG = "org"
+    TITLE = "title"
     LIST = "list"
     OTHER = "other"
 
@@ -29,6 +30,13 @@ class AnswerKind(Enum):
 # First match wins: strong date cues before figures ("哪一年" is not a count), "时间" alone only at the end.
 _KIND_CUES: list[tuple[AnswerKind, re.Pattern[str]]] = [
     (AnswerKind.LIST, re.compile(r"哪些")),
+    # The name of a work or a named thing: Chinese text sets such names off in 《》 or quotes.
+    (
+        AnswerKind.TITLE,
+        re.compile(
+            r"哪一?[部本首篇]|叫什么|什么名字|名字是什么|名称是什么|叫做什么|称为什么|什么(?:电影|影片|电视剧|歌曲?|书)"
+        ),
+    ),
     (AnswerKind.DATE, re.compile(r"什么时候|何时|哪一?年|几月|哪一?天|几号|哪个月|什么日期|哪个日子")),
     (AnswerKind.PERSON, re.compile(r"谁|哪一?位|什么人|哪个人")),
     (
@@ -60,6 +68,11 @@ _DATE_RE = re.compile(
     r"\d{4}\s?年(?:\s?\d{1,2}\s?月(?:\s?\d{1,2}\s?[日号])?)?|\d{1,2}\s?月\s?\d{1,2}\s?[日号](?:\s?\d{1,2}\s?[时点])?"
     r"|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}\s?月(?:份|上旬|中旬|下旬)?|[〇零一二三四五六七八九]{4}年"
 )
+# A name set off by title marks or quotes; quotes also mark slogans and emphasis, hence the shorter limit.
+_QUOTED_RE = re.compile(r"《([^《》\n]{1,40})》|“([^“”\n]{1,16})”|「([^「」\n]{1,16})」|\"([^\"\n]{1,16})\"")
+# The noun after a closing "which"/"what" ("…是哪部电影", "去了哪家公司"): the category of the answer, which the
+# evidence names by instance ("《长津湖》成为冠军", "被英特尔挖走") rather than by the category word.
+_CATEGORY_RE = re.compile(r"(?:哪一?[部本首篇家个支位座种项所条只款]|什么)([\u4e00-\u9fff]{1,4})[？?]?$")
 _ORG_RE = re.compile(
     r"[\u4e00-\u9fffA-Za-z0-9]{2,10}?(?:公司|集团|银行|大学|学院|研究院|研究所|委员会|协会|医院|电视台)"
 )
@@ -81,6 +94,7 @@ class Term:
     text: str
     parts: tuple[str, ...]
     specific: bool  # a year/number or a proper name: its absence from the evidence is a strong negative
+    category: bool = False  # names the kind of thing asked for ("哪部电影", "哪家公司"): evidence may leave it out
 
     def match(self, text: str) -> float:
         """1 when the word occurs in ``text``; partial credit for its parts; 0 otherwise. A specific word
@@ -151,8 +165,15 @@ def analyse_question(question: str) -> QuestionAnalysis:
     proper = {w.lower() for w, flag in _posseg(question) if _is_name(w, flag)}
     proper |= {t.lower() for t in re.findall(r"《([^》]{1,30})》", question)}
     maximal = [t for t in tokens if not any(t != o and t in o for o in tokens)]
+    m = _CATEGORY_RE.search(question.strip())
+    category = set(tokenize(m.group(1))) if m else set()
     terms = tuple(
-        Term(t, tuple(p for p in tokens if p != t and p in t), t in proper or bool(re.search(r"\d{2,}", t)))
+        Term(
+            t,
+            tuple(p for p in tokens if p != t and p in t),
+            t in proper or bool(re.search(r"\d{2,}", t)),
+            t in category,
+        )
         for t in maximal
     )
     left: tuple[str, ...] = ()
@@ -194,7 +215,12 @@ def term_weights(terms: Sequence[Term], evidence: Sequence[str]) -> dict[str, fl
     for term in terms:
         df = sum(term.match(e) >= 1.0 for e in evidence)
         idf = math.log(1.0 + (n + 1) / (df + 0.5))
-        weights[term.text] = idf * (1.5 if term.specific else 1.0) * (0.5 if len(term.text) == 1 else 1.0)
+        weights[term.text] = (
+            idf
+            * (1.5 if term.specific else 1.0)
+            * (0.5 if len(term.text) == 1 else 1.0)
+            * (0.3 if term.category else 1.0)
+        )
     return weights
 
 
@@ -262,6 +288,8 @@ def answer_spans(text: str, qa: QuestionAnalysis, question: str) -> list[tuple[i
         spans = _figure_spans(text, qa.kind)
     elif qa.kind in _POS_FOR_KIND:
         spans = _name_spans(text, qa.kind)
+    elif qa.kind is AnswerKind.TITLE:
+        spans = [next(m.span(g) for g in range(1, 5) if m.group(g)) for m in _QUOTED_RE.finditer(text)]
     else:
         return []
     q = question.replace(" ", "")

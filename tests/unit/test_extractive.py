@@ -80,6 +80,30 @@ def test_place_question() -> None:
     assert draft.grounded and draft.short_answer == "成都"
 
 
+@pytest.mark.parametrize(
+    ("question", "text", "expected"),
+    [
+        (
+            "2022春节档票房冠军是哪部电影？",
+            "截至2月5日零时,2022春节档总票房突破45亿。其中,《长津湖之水门桥》成为春节档票房冠军。",
+            "长津湖之水门桥",
+        ),
+        ("北京冬奥会吉祥物叫什么？", "17日,北京冬奥会吉祥物“冰墩墩”在首钢冰球馆揭开面纱。", "冰墩墩"),
+    ],
+)
+def test_title_question_gets_the_quoted_name(question: str, text: str, expected: str) -> None:
+    _, draft = run(question, [make_hit(text)])
+    assert draft.grounded and draft.short_answer == expected
+
+
+def test_title_question_does_not_answer_with_a_name_it_already_holds() -> None:
+    text = "电影《人生路不熟》上映首日,观众称赞这部喜剧让人开心。"
+    qa = analyse_question("《人生路不熟》是什么电影？")
+    assert qa.kind is AnswerKind.TITLE
+    _, draft = run("《人生路不熟》是什么电影？", [make_hit(text)])
+    assert draft.short_answer is None
+
+
 def test_question_kinds() -> None:
     assert analyse_question("汉滨区的人口是多少？").kind is AnswerKind.FIGURE
     assert analyse_question("黄河大桥哪一年建成？").kind is AnswerKind.DATE
@@ -87,6 +111,8 @@ def test_question_kinds() -> None:
     assert analyse_question("首届世界职业技术教育发展大会在哪举办").kind is AnswerKind.PLACE
     assert analyse_question("苹果芯片首席设计师去了哪家公司").kind is AnswerKind.ORG
     assert analyse_question("RCEP具体包括哪些国家").kind is AnswerKind.LIST
+    assert analyse_question("2022春节档票房冠军是哪部电影").kind is AnswerKind.TITLE
+    assert analyse_question("卡塔尔世界杯吉祥物叫什么名字").kind is AnswerKind.TITLE
     assert analyse_question("衡水市对过剩产能怎么处理？").kind is AnswerKind.OTHER
 
 
