@@ -26,6 +26,14 @@ def create_embedder(cfg: EmbedderSettings) -> Embedder:
     return embedder
 
 
+def create_query_embedder(cfg: EmbedderSettings, documents: Embedder | None = None) -> Embedder:
+    """The embedder for questions: ``documents`` (or a new one like it) unless ``query_backend`` names another
+    backend for the same model."""
+    if not cfg.query_backend or cfg.query_backend == cfg.backend:
+        return documents or create_embedder(cfg)
+    return create_embedder(cfg.model_copy(update={"backend": cfg.query_backend}))
+
+
 def embedder_fingerprint(cfg: EmbedderSettings) -> dict[str, Any]:
     """What the index manifest records about the embedder (checked again at load time)."""
     fingerprint: dict[str, Any] = {"backend": cfg.backend, "model": cfg.model, "query_prefix": cfg.query_prefix}

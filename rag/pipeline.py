@@ -14,7 +14,7 @@ from rag import store
 from rag.batching import BatchingEmbedder
 from rag.citations import resolve_citations
 from rag.errors import GenerationError, InvalidQueryError
-from rag.factories import create_embedder, create_generator, embedder_fingerprint
+from rag.factories import create_embedder, create_generator, create_query_embedder, embedder_fingerprint
 from rag.figures import unsupported_figures
 from rag.followup import looks_like_followup, previous_question, rewrite_followup
 from rag.protocols import Embedder, Generator, QuestionRewriter
@@ -50,19 +50,26 @@ class SearchResult:
 
 
 class Pipeline:
-    """Everything a question needs, loaded once: the embedder, the index and the retriever."""
+    """Everything a question needs, loaded once: the embedders, the index and the retriever.
 
-    def __init__(self, settings: Settings, index: LoadedIndex, embedder: Embedder) -> None:
+    ``embedder`` encodes documents (index updates go through it); ``query_embedder`` (default: the same)
+    encodes questions."""
+
+    def __init__(
+        self, settings: Settings, index: LoadedIndex, embedder: Embedder, *, query_embedder: Embedder | None = None
+    ) -> None:
         self.settings = settings
         self.index = index
-        if settings.retrieval.batch_queries and not isinstance(embedder, BatchingEmbedder):
-            embedder = BatchingEmbedder(embedder)  # kept across index swaps: the model and its worker stay one
         self.embedder = embedder
+        query_embedder = query_embedder or embedder
+        if settings.retrieval.batch_queries and not isinstance(query_embedder, BatchingEmbedder):
+            query_embedder = BatchingEmbedder(query_embedder)  # kept across index swaps: one model, one worker
+        self.query_embedder = query_embedder
         self._generators: dict[str, Generator] = {}
         r = settings.retrieval
         self.retriever = HybridRetriever(
             index,
-            embedder,
+            query_embedder,
             candidates=r.candidates,
             rrf_k=r.rrf_k,
             dense_weight=r.dense_weight,
@@ -248,6 +255,8 @@ def build_pipeline(settings: Settings, *, index_dir: Path | None = None, embedde
         embedder=embedder_fingerprint(settings.embedder),
         chunking=settings.chunking.model_dump(),
     )
-    pipeline = Pipeline(settings, index, embedder or create_embedder(settings.embedder))
+    embedder = embedder or create_embedder(settings.embedder)
+    query_embedder = create_query_embedder(settings.embedder, embedder)
+    pipeline = Pipeline(settings, index, embedder, query_embedder=query_embedder)
     pipeline.warm_up()
     return pipeline

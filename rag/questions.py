@@ -136,7 +136,7 @@ def _stands_alone(word: str, text: str) -> bool:
 def _posseg(text: str) -> list[tuple[str, str]]:
     import jieba.posseg
 
-    return [(p.word, p.flag) for p in jieba.posseg.lcut(text)]
+    return [(p.word, p.flag) for p in jieba.posseg.lcut(text, HMM=False)]
 
 
 def _is_name(word: str, flag: str) -> bool:

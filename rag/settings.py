@@ -37,6 +37,12 @@ class EmbedderSettings(BaseModel):
         Path("index/models"), description="Where the onnx backend caches the exported, quantised model."
     )
     quantize: bool = Field(True, description="onnx backend: int8 dynamic quantisation (else fp32).")
+    query_backend: str = Field(
+        "",
+        description="Backend that encodes questions; empty: the same as `backend`. `onnx` runs the same model "
+        "quantised to int8 for questions only (about twice as fast per question; documents stay on `backend`, "
+        "the index is unchanged; see README, performance).",
+    )
 
 
 class IndexSettings(BaseModel):
@@ -47,6 +53,25 @@ class IndexSettings(BaseModel):
     vector_backend: str = Field("faiss", description="Registered vector index backend.")
     lexical_backend: str = Field("bm25", description="Registered lexical index backend.")
     keep_builds: int = Field(2, ge=1, description="Finished builds kept on disk (the current one included).")
+    approximate_from: int = Field(
+        200_000,
+        ge=1,
+        description="Chunks from which the exact FAISS index (flat inner product) gives way to the approximate "
+        "`approximate_kind` (see README, Scale).",
+    )
+    approximate_kind: Literal["ivf_sq8", "hnsw_sq8", "hnsw"] = Field(
+        "ivf_sq8",
+        description="Approximate FAISS index for large corpora: `ivf_sq8` (inverted lists of 8-bit vectors, "
+        "about 2·√chunks cells; fast to build), `hnsw_sq8` (HNSW graph over 8-bit vectors) or `hnsw` "
+        "(HNSW over float32 vectors, 4× the memory).",
+    )
+    nprobe: int = Field(
+        32, ge=1, description="ivf_sq8: cells searched per query (recall against latency); saved in the index."
+    )
+    ef_search: int = Field(
+        128, ge=1, description="hnsw kinds: candidate list size at search time (recall against latency); saved."
+    )
+    hnsw_m: int = Field(32, ge=4, le=128, description="hnsw kinds: graph neighbours per vector (memory, recall).")
 
 
 class RetrievalSettings(BaseModel):

@@ -122,7 +122,7 @@ class LivePipeline:
                 index.close()
                 raise
             # The old pipeline is not closed: requests still holding it finish on it, then it is collected.
-            self._pipeline = Pipeline(self.settings, index, old.embedder)
+            self._pipeline = Pipeline(self.settings, index, old.embedder, query_embedder=old.query_embedder)
             self._build = build
             self.reloads += 1
             log.info("switched to index build %s", build)

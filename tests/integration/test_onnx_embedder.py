@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 
 from rag.backends.onnx_embedder import OnnxEmbedder
+from rag.batching import BatchingEmbedder
 from rag.backends.sentence_transformer import SentenceTransformerEmbedder
 from rag.chunking import chunk_document
 from rag.loaders import discover_files, load_source
+from rag.pipeline import Pipeline, build_pipeline
+from rag.settings import Settings
+
+if TYPE_CHECKING:  # the fixtures' types, from tests/integration/conftest.py
+    from conftest import SeedIndex
 
 pytestmark = pytest.mark.slow
 
@@ -48,3 +56,25 @@ def test_the_export_is_cached_and_reused(cache_dir: Path, seed_chunks: list[str]
     query = again.embed(["恒口示范区新建标准化厂房多少平方米？"], is_query=True)
     best = int(np.argmax(again.embed(seed_chunks) @ query[0]))
     assert "标准化厂房" in seed_chunks[best]
+
+
+def test_int8_question_encoder_serves_an_index_built_with_the_original(
+    seed_index: SeedIndex, seed_pipeline: Pipeline, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in [k for k in os.environ if k.startswith("RAG_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("RAG_EMBEDDER__QUERY_BACKEND", "onnx")
+    monkeypatch.setenv("RAG_EMBEDDER__CACHE_DIR", str(cache_dir))
+    settings = Settings()
+    pipeline = build_pipeline(settings, index_dir=seed_index.workdir.index, embedder=seed_pipeline.embedder)
+    try:
+        assert isinstance(pipeline.query_embedder, BatchingEmbedder)
+        assert isinstance(pipeline.query_embedder.inner, OnnxEmbedder)
+        assert pipeline.embedder is seed_pipeline.embedder  # documents stay on the original model
+        question = "恒口示范区新建标准化厂房多少平方米？"
+        answer = pipeline.ask(question)
+        assert answer.grounded and answer.short_answer == "3.1万平方米", answer.to_dict()
+        same = [h.chunk.id for h in seed_pipeline.search(question).hits[:3]]
+        assert [h.chunk.id for h in pipeline.search(question).hits[:3]] == same
+    finally:
+        pipeline.index.close()
