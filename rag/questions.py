@@ -133,10 +133,12 @@ def _stands_alone(word: str, text: str) -> bool:
     return False
 
 
-def _posseg(text: str) -> list[tuple[str, str]]:
+def _posseg(text: str, *, hmm: bool) -> list[tuple[str, str]]:
+    """Words and part-of-speech tags. jieba's HMM also tags words outside its dictionary (new names) but costs
+    most of the time: it is used on the question, not on the many evidence sentences."""
     import jieba.posseg
 
-    return [(p.word, p.flag) for p in jieba.posseg.lcut(text, HMM=False)]
+    return [(p.word, p.flag) for p in jieba.posseg.lcut(text, HMM=hmm)]
 
 
 def _is_name(word: str, flag: str) -> bool:
@@ -162,7 +164,7 @@ def analyse_question(question: str) -> QuestionAnalysis:
     tokens = [t for t in dict.fromkeys(tokenize(question)) if t not in _QUESTION_WORDS and t != unit]
     if unit:
         tokens = [t for t in tokens if not unit.startswith(t)]
-    proper = {w.lower() for w, flag in _posseg(question) if _is_name(w, flag)}
+    proper = {w.lower() for w, flag in _posseg(question, hmm=True) if _is_name(w, flag)}
     proper |= {t.lower() for t in re.findall(r"《([^》]{1,30})》", question)}
     maximal = [t for t in tokens if not any(t != o and t in o for o in tokens)]
     m = _CATEGORY_RE.search(question.strip())
@@ -268,7 +270,7 @@ def _name_spans(text: str, kind: AnswerKind) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     pos = 0
     flags = _POS_FOR_KIND[kind]
-    words = _posseg(text)
+    words = _posseg(text, hmm=False)
     for k, (word, flag) in enumerate(words):
         if flag in flags and len(word) >= 2:
             spans.append((pos, pos + len(word)))

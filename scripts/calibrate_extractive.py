@@ -51,7 +51,7 @@ def run(gen: ExtractiveGenerator, question: str, hits: Sequence[Hit], q: Questio
             break
     ms = (time.perf_counter() - t0) * 1000
     cited = [int(n) for n in re.findall(r"\[(\d+)\]", "".join(pieces))]
-    relevant = q is not None and any(is_relevant(q, hits[n - 1]) for n in cited)
+    relevant = q is not None and any(is_relevant(q, hits[n - 1]) for n in cited if 1 <= n <= len(hits))
     support = chosen[0].support if chosen else 0.0
     return Outcome(support, "".join(pieces), draft.short_answer, relevant, ms)
 

@@ -3,6 +3,7 @@ exact span (figure, date, name, place) that answers it, or a refusal when the ev
 
 from __future__ import annotations
 
+import re
 from collections.abc import Generator as PieceStream
 from collections.abc import Sequence
 
@@ -21,6 +22,9 @@ from rag.types import Draft, Hit
 
 NOT_FOUND_ZH = "语料中没有找到能回答这个问题的内容。"
 NOT_FOUND_EN = "Nothing in the corpus answers this question."
+# A source's own reference marks ("…项目[3][4]", "[注 9]", Wikipedia style) would read as citation markers in
+# the answer, so the quoted sentence leaves them out.
+_REFERENCE_MARK_RE = re.compile(r"\[(?:注\s?)?\d{1,3}\]")
 
 
 class ExtractiveGenerator:
@@ -59,7 +63,8 @@ class ExtractiveGenerator:
                 short = sentence[picked[0][0] : picked[0][1]].strip() if picked else None
             elif short:
                 break  # the exact span is found: a second sentence would only dilute the answer
-            yield ("" if k == 0 else " ") + f"{sentence} [{c.hit_index + 1}]"
+            quoted = _REFERENCE_MARK_RE.sub("", sentence).strip()
+            yield ("" if k == 0 else " ") + f"{quoted} [{c.hit_index + 1}]"
         return Draft(short_answer=short or None, grounded=True)
 
     def choose(self, question: str, qa: QuestionAnalysis, hits: Sequence[Hit]) -> list[SentenceSupport] | None:

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from rag.backends.onnx_embedder import OnnxEmbedder
-from rag.batching import BatchingEmbedder
 from rag.backends.sentence_transformer import SentenceTransformerEmbedder
+from rag.batching import BatchingEmbedder
 from rag.chunking import chunk_document
 from rag.loaders import discover_files, load_source
 from rag.pipeline import Pipeline, build_pipeline

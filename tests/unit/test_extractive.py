@@ -199,3 +199,12 @@ def test_short_answer_is_always_a_substring_of_the_cited_text() -> None:
         if draft.short_answer is not None:
             assert any(draft.short_answer in hits[n - 1].chunk.text for n in cited)
             assert draft.short_answer in answer
+
+
+def test_the_sources_own_reference_marks_are_not_quoted_as_citations() -> None:
+    text = "KF-21始于2016年由韩国主导、印尼参与研发与投资的KF-X项目[3][4],目标是作为韩国空军将来采用的战斗机[注 9]。"
+    pieces, draft = run("KF-21战斗机由哪个国家主导研发？", [make_hit(text, 0), make_hit(OFF_TOPIC, 1)])
+    answer = "".join(pieces)
+    assert draft.grounded
+    assert [int(n) for n in MARKER.findall(answer)] == [1], answer
+    assert "[3]" not in answer and "[注 9]" not in answer
