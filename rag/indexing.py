@@ -6,6 +6,7 @@ import datetime as dt
 import fcntl
 import hashlib
 import logging
+import math
 import os
 import resource
 import secrets
@@ -24,15 +25,15 @@ from rag.errors import IndexBusyError, IndexMismatchError, IndexNotFoundError, I
 from rag.factories import create_embedder, embedder_fingerprint
 from rag.loaders import SourceFile, discover_files, load_source
 from rag.protocols import Embedder
-from rag.settings import Settings
+from rag.settings import IndexSettings, Settings
 from rag.text import TOKENIZER_VERSION
 from rag.types import Chunk, Document
 
 log = logging.getLogger(__name__)
 
-# Above this many chunks the exact flat index gives way to HNSW (see README, performance).
-HNSW_THRESHOLD = 200_000
 EMBED_GROUP = 1024  # texts handed to the embedder at a time; it sorts each group by length
+VECTOR_SLICE = 65536  # rows of vectors.npy mapped at a time when copying, training and adding
+TRAIN_PER_CELL = 64  # training vectors per IVF cell (FAISS wants at least 39)
 
 
 @dataclass(slots=True)
@@ -54,6 +55,9 @@ class BuildReport:
     embed_seconds: float = 0.0
     peak_rss_mb: float = 0.0
     published: bool = False
+    vector_kind: str = ""
+    # Seconds per step: load, chunk, store, embed, vectors (FAISS), lexical (BM25).
+    phase_seconds: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -61,8 +65,48 @@ class _Previous:
     """The live build, when its vectors can be reused."""
 
     manifest: dict[str, Any]
-    vectors: np.ndarray[Any, Any]
+    vectors: VectorFile
     store: store.ChunkStore
+
+
+class VectorFile:
+    """``vectors.npy`` read and written a slice at a time.
+
+    Each access maps the file only for as long as it takes, so the pages it touched leave the process's resident
+    memory with the mapping (the kernel keeps them as page cache); a map held open for the whole build would
+    keep every row resident beside the FAISS index built from them.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @classmethod
+    def create(cls, path: Path, *, rows: int, dim: int) -> VectorFile:
+        np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(rows, dim)).flush()
+        return cls(path)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        rows, dim = np.load(self.path, mmap_mode="r").shape
+        return int(rows), int(dim)
+
+    def read(self, start: int, stop: int) -> np.ndarray[Any, Any]:
+        """A copy of rows ``start:stop``."""
+        return np.array(np.load(self.path, mmap_mode="r")[start:stop])
+
+    def take(self, rows: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """A copy of the rows at (sorted) positions ``rows``."""
+        return np.asarray(np.load(self.path, mmap_mode="r")[rows])
+
+    def write(self, start: int, values: np.ndarray[Any, Any]) -> None:
+        out = np.load(self.path, mmap_mode="r+")
+        out[start : start + len(values)] = values
+        out.flush()
+
+    def write_rows(self, rows: Sequence[int], values: np.ndarray[Any, Any]) -> None:
+        out = np.load(self.path, mmap_mode="r+")
+        out[list(rows)] = values
+        out.flush()
 
 
 def file_sha256(path: Path) -> str:
@@ -96,17 +140,18 @@ def _open_previous(index_dir: Path, manifest_wanted: dict[str, Any]) -> _Previou
     if not same:
         log.info("settings changed since the last build: everything is re-embedded")
         return None
-    vectors = np.load(build / store.VECTORS, mmap_mode="r")
-    return _Previous(manifest, vectors, store.ChunkStore(build))
+    return _Previous(manifest, VectorFile(build / store.VECTORS), store.ChunkStore(build))
 
 
-def _load_corpus(
-    sources: Sequence[SourceFile], previous: _Previous | None, report: BuildReport
-) -> tuple[list[Document], dict[str, dict[str, Any]]]:
-    """Load every source; a file that fails is reported and, if it was indexed before, kept as it was."""
-    documents: list[Document] = []
+def _iter_corpus(
+    sources: Sequence[SourceFile],
+    previous: _Previous | None,
+    report: BuildReport,
+    source_meta: dict[str, dict[str, Any]],
+) -> Iterator[Document]:
+    """Every document of every source, one file loaded at a time; a file that fails is reported and, if it was
+    indexed before, kept as it was. ``source_meta`` is filled in as files are read."""
     seen: dict[str, str] = {}
-    source_meta: dict[str, dict[str, Any]] = {}
     old_sources: dict[str, Any] = previous.manifest["sources"] if previous else {}
     for src in sources:
         bad_records: list[IngestError] = []  # bad .jsonl lines: the file loads, each skipped line is reported
@@ -117,9 +162,12 @@ def _load_corpus(
             report.failed.append((src.rel, str(exc)))
             old = old_sources.get(src.rel)
             if old and previous:
-                kept = [d for d in (previous.store.document(i) for i in old["documents"]) if d is not None]
-                documents.extend(kept)
                 source_meta[src.rel] = old
+                for doc_id in old["documents"]:
+                    kept = previous.store.document(doc_id)
+                    if kept is not None:
+                        seen[kept.id] = src.rel
+                        yield kept
             continue
         report.failed.extend((src.rel, str(e)) for e in bad_records)
         ids = []
@@ -128,21 +176,106 @@ def _load_corpus(
                 report.failed.append((src.rel, f"duplicate document id {doc.id!r} (first seen in {seen[doc.id]})"))
                 continue
             seen[doc.id] = src.rel
-            documents.append(doc)
             ids.append(doc.id)
+            yield doc
         source_meta[src.rel] = {"sha256": digest, "size": src.path.stat().st_size, "documents": ids}
-    return documents, source_meta
+        del docs
 
 
-def _embed_into(out: np.ndarray[Any, Any], todo: list[tuple[int, str]], embedder: Embedder, *, progress: bool) -> None:
+@dataclass(slots=True)
+class _Chunked:
+    """What the single pass over the documents leaves behind (the documents themselves go to the store)."""
+
+    texts: list[str] = field(default_factory=list)  # every chunk's text, by row, for embedding and BM25
+    todo: list[int] = field(default_factory=list)  # rows that need embedding
+    reuse: list[tuple[int, int, int]] = field(default_factory=list)  # (new first row, old first row, count)
+    doc_meta: dict[str, Any] = field(default_factory=dict)
+
+
+def _chunk_documents(
+    documents: Iterator[Document],
+    settings: Settings,
+    old_docs: dict[str, Any],
+    report: BuildReport,
+    out: _Chunked,
+    phases: dict[str, float],
+) -> Iterator[tuple[Document, list[Chunk]]]:
+    """Chunk each document as it is loaded, noting what must be embedded, and hand it on to the store."""
+    params = settings.chunking.model_dump()
+    while True:
+        t0 = time.perf_counter()
+        doc = next(documents, None)
+        t1 = time.perf_counter()
+        phases["load"] = phases.get("load", 0.0) + (t1 - t0)
+        if doc is None:
+            return
+        chunks = chunk_document(doc, **params)
+        row = len(out.texts)
+        old = old_docs.get(doc.id)
+        if old and old["content_hash"] == doc.content_hash and old["chunks"] == len(chunks):
+            out.reuse.append((row, old["first_row"], len(chunks)))
+            report.unchanged += 1
+        else:
+            out.todo.extend(range(row, row + len(chunks)))
+            if old:
+                report.changed += 1
+            else:
+                report.added += 1
+        out.texts.extend(c.text for c in chunks)
+        out.doc_meta[doc.id] = {
+            "source": doc.source,
+            "content_hash": doc.content_hash,
+            "chunks": len(chunks),
+            "first_row": row,
+        }
+        report.documents += 1
+        report.characters += len(doc.text)
+        phases["chunk"] = phases.get("chunk", 0.0) + (time.perf_counter() - t1)
+        yield doc, chunks
+
+
+def _embed_into(out: VectorFile, chunked: _Chunked, embedder: Embedder, *, progress: bool) -> None:
     from tqdm import tqdm
 
+    todo = chunked.todo
     with tqdm(total=len(todo), desc="embedding", unit="chunk", disable=not progress or None) as bar:
         for start in range(0, len(todo), EMBED_GROUP):
-            group = todo[start : start + EMBED_GROUP]
-            vectors = embedder.embed([text for _, text in group])
-            out[[row for row, _ in group]] = vectors
-            bar.update(len(group))
+            rows = todo[start : start + EMBED_GROUP]
+            vectors = embedder.embed([chunked.texts[r] for r in rows])
+            if rows[-1] - rows[0] == len(rows) - 1:  # contiguous: the usual case
+                out.write(rows[0], vectors)
+            else:
+                out.write_rows(rows, vectors)
+            bar.update(len(rows))
+
+
+def choose_vector_index(rows: int, cfg: IndexSettings) -> tuple[str, dict[str, Any]]:
+    """The FAISS index kind for ``rows`` chunks and its constructor arguments: exact below
+    ``cfg.approximate_from`` chunks, else ``cfg.approximate_kind`` with about 2·√rows IVF cells."""
+    if rows < cfg.approximate_from:
+        return "flat", {}
+    kind = cfg.approximate_kind
+    if kind == "ivf_sq8":
+        # A power of two near 2·√rows, and never so many cells that k-means lacks points (FAISS wants 39 each).
+        nlist = max(1, min(1 << round(math.log2(2 * math.sqrt(rows))), rows // 39))
+        return kind, {"nlist": nlist, "nprobe": min(cfg.nprobe, nlist)}
+    return kind, {"hnsw_m": cfg.hnsw_m, "ef_search": cfg.ef_search}
+
+
+def build_vector_index(
+    vectors: VectorFile, rows: int, dim: int, settings: Settings, *, seed: int = 0
+) -> tuple[str, dict[str, Any], Any]:
+    """The vector index of the ``rows`` vectors in ``vectors`` (kind chosen by size), trained on a random sample
+    when its kind needs it; returns the kind, its parameters (for the manifest) and the index."""
+    kind, params = choose_vector_index(rows, settings.index)
+    vindex = registry.load("vector", settings.index.vector_backend)(dim, kind=kind, **params)
+    if getattr(vindex, "needs_training", False):  # quantised kinds learn their cells/ranges from a sample
+        size = min(rows, TRAIN_PER_CELL * int(params.get("nlist", 256)))
+        sample = np.sort(np.random.default_rng(seed).choice(rows, size=size, replace=False))
+        vindex.train(vectors.take(sample))
+    for start in range(0, rows, VECTOR_SLICE):
+        vindex.add(vectors.read(start, min(rows, start + VECTOR_SLICE)))
+    return kind, params, vindex
 
 
 def build_index(
@@ -158,11 +291,14 @@ def build_index(
     """Build (or update) the index of ``corpus`` under ``index_dir`` and publish it atomically.
 
     Unchanged documents keep their vectors; the previous build stays live until the new one is complete.
+    Documents stream from the loaders through the chunker into the store (one corpus file in memory at a
+    time); vectors go to ``vectors.npy`` as they are embedded and are read back a slice at a time.
     """
     t0 = time.perf_counter()
     index_dir = Path(index_dir or settings.index.dir)
     roots = [Path(p) for p in (corpus or settings.index.corpus)]
     report = BuildReport(index_dir=index_dir)
+    phases = report.phase_seconds
     say = on_event or (lambda msg: log.info(msg))
     wanted: dict[str, Any] = {
         "embedder": embedder_fingerprint(settings.embedder),
@@ -171,76 +307,57 @@ def build_index(
     }
     with _build_lock(index_dir):
         previous = None if rebuild else _open_previous(index_dir, wanted)
-        sources = discover_files(roots)
-        documents, source_meta = _load_corpus(sources, previous, report)
         old_docs: dict[str, Any] = previous.manifest["documents"] if previous else {}
+        build_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + secrets.token_hex(3)
+        tmp = store.builds_dir(index_dir) / f".tmp-{build_id}"
+        tmp.mkdir(parents=True)
 
-        chunked: list[tuple[Document, list[Chunk]]] = []
-        todo: list[tuple[int, str]] = []
-        reuse: list[tuple[int, int, int]] = []  # (new first row, old first row, count)
-        row = 0
-        for doc in documents:
-            chunks = chunk_document(doc, **settings.chunking.model_dump())
-            old = old_docs.get(doc.id)
-            if old and old["content_hash"] == doc.content_hash and old["chunks"] == len(chunks):
-                reuse.append((row, old["first_row"], len(chunks)))
-                report.unchanged += 1
-            else:
-                todo.extend((row + i, c.text) for i, c in enumerate(chunks))
-                if old:
-                    report.changed += 1
-                else:
-                    report.added += 1
-            chunked.append((doc, chunks))
-            report.characters += len(doc.text)
-            row += len(chunks)
-        report.removed = len(set(old_docs) - {d.id for d in documents})
-        report.documents, report.chunks, report.embedded_chunks = len(chunked), row, len(todo)
+        # One pass: load → chunk → store. Only chunk texts and bookkeeping stay in memory.
+        source_meta: dict[str, dict[str, Any]] = {}
+        chunked = _Chunked()
+        t_store = time.perf_counter()
+        documents = _iter_corpus(discover_files(roots), previous, report, source_meta)
+        store.write_store(tmp, _chunk_documents(documents, settings, old_docs, report, chunked, phases))
+        phases["store"] = time.perf_counter() - t_store - phases.get("load", 0.0) - phases.get("chunk", 0.0)
+        row = len(chunked.texts)
+        report.removed = len(set(old_docs) - set(chunked.doc_meta))
+        report.chunks, report.embedded_chunks = row, len(chunked.todo)
 
-        if todo and embedder is None:
+        if chunked.todo and embedder is None:
             embedder = create_embedder(settings.embedder)
         dim = embedder.dim if embedder is not None else int(previous.manifest["embedder"]["dim"]) if previous else 0
         if not dim:
             embedder = create_embedder(settings.embedder)
             dim = embedder.dim
 
-        build_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + secrets.token_hex(3)
-        tmp = store.builds_dir(index_dir) / f".tmp-{build_id}"
-        tmp.mkdir(parents=True)
-        vectors = np.lib.format.open_memmap(tmp / store.VECTORS, mode="w+", dtype=np.float32, shape=(row, dim))
-        for new_first, old_first, count in reuse:
-            assert previous is not None
-            vectors[new_first : new_first + count] = previous.vectors[old_first : old_first + count]
+        vectors = VectorFile.create(tmp / store.VECTORS, rows=row, dim=dim)
         t_embed = time.perf_counter()
-        if todo:
+        for new_first, old_first, count in chunked.reuse:
+            assert previous is not None
+            for offset in range(0, count, VECTOR_SLICE):
+                n = min(VECTOR_SLICE, count - offset)
+                vectors.write(new_first + offset, previous.vectors.read(old_first + offset, old_first + offset + n))
+        if chunked.todo:
             assert embedder is not None
-            say(f"embedding {len(todo)} chunks ({report.added} added, {report.changed} changed documents)")
-            _embed_into(vectors, todo, embedder, progress=progress)
-        report.embed_seconds = time.perf_counter() - t_embed
-        vectors.flush()
+            say(f"embedding {len(chunked.todo)} chunks ({report.added} added, {report.changed} changed documents)")
+            _embed_into(vectors, chunked, embedder, progress=progress)
+        report.embed_seconds = phases["embed"] = time.perf_counter() - t_embed
 
-        store.write_store(tmp, chunked)
-        vector_kind = "hnsw" if row >= HNSW_THRESHOLD else "flat"
-        vindex = registry.load("vector", settings.index.vector_backend)(dim, kind=vector_kind)
-        for start in range(0, row, 65536):
-            vindex.add(np.asarray(vectors[start : start + 65536]))
+        t_vectors = time.perf_counter()
+        vector_kind, vector_params, vindex = build_vector_index(vectors, row, dim, settings)
         vindex.save(tmp)
-        del vectors
-        lexical = registry.load("lexical", settings.index.lexical_backend).build(
-            c.text for _, chunks in chunked for c in chunks
-        )
-        lexical.save(tmp)
+        del vindex  # freed before BM25 is built: the two never need memory at once
+        phases["vectors"] = time.perf_counter() - t_vectors
+        report.vector_kind = vector_kind
 
-        doc_meta: dict[str, Any] = {}
-        first = 0
-        for doc, chunks in chunked:
-            doc_meta[doc.id] = {
-                "source": doc.source,
-                "content_hash": doc.content_hash,
-                "chunks": len(chunks),
-                "first_row": first,
-            }
-            first += len(chunks)
+        t_lexical = time.perf_counter()
+        texts, chunked.texts = chunked.texts, []
+        lexical = registry.load("lexical", settings.index.lexical_backend).build(texts)
+        del texts
+        lexical.save(tmp)
+        del lexical
+        phases["lexical"] = time.perf_counter() - t_lexical
+
         report.seconds = time.perf_counter() - t0
         report.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         manifest = {
@@ -251,13 +368,17 @@ def build_index(
             "embedder": {**wanted["embedder"], "dim": dim},
             "chunking": wanted["chunking"],
             "lexical": wanted["lexical"],
-            "vector": {"backend": settings.index.vector_backend, "kind": vector_kind},
+            "vector": {"backend": settings.index.vector_backend, "kind": vector_kind, **vector_params},
             "counts": {"documents": report.documents, "chunks": report.chunks, "characters": report.characters},
             "corpus": [str(p) for p in roots],
             "sources": source_meta,
-            "documents": doc_meta,
+            "documents": chunked.doc_meta,
             "failed": [{"source": s, "error": e} for s, e in report.failed],
-            "timings": {"total_s": round(report.seconds, 3), "embed_s": round(report.embed_seconds, 3)},
+            "timings": {
+                "total_s": round(report.seconds, 3),
+                "embed_s": round(report.embed_seconds, 3),
+                **{f"{name}_s": round(sec, 3) for name, sec in phases.items()},
+            },
         }
         store.write_manifest(tmp, manifest)
         if previous is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -15,15 +16,20 @@ from rag.batching import BatchingEmbedder
 
 
 class CountingEmbedder(HashingEmbedder):
-    def __init__(self) -> None:
+    """Counts encoder calls; each takes ``delay_s``, like a real model's forward pass (the hashing one alone takes
+    microseconds, so concurrent callers would rarely overlap)."""
+
+    def __init__(self, delay_s: float = 0.005) -> None:
         super().__init__()
         self.calls: list[int] = []
         self.lock = threading.Lock()
         self.fail = False
+        self.delay_s = delay_s
 
     def embed(self, texts: Sequence[str], *, is_query: bool = False, show_progress: bool = False) -> Any:
         with self.lock:
             self.calls.append(len(texts))
+        time.sleep(self.delay_s)
         if self.fail:
             raise RuntimeError("encoder broke")
         return super().embed(texts, is_query=is_query)
