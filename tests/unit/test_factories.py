@@ -1,0 +1,37 @@
+"""Settings into backends: the question encoder and its fallback."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from rag import registry
+from rag.backends.hashing_embedder import HashingEmbedder
+from rag.errors import ConfigError
+from rag.factories import create_query_embedder
+from rag.settings import EmbedderSettings
+
+
+def test_without_a_query_backend_questions_use_the_documents_embedder() -> None:
+    documents = HashingEmbedder()
+    cfg = EmbedderSettings(backend="hashing", query_backend="")
+    assert create_query_embedder(cfg, documents) is documents
+    assert create_query_embedder(cfg.model_copy(update={"query_backend": "hashing"}), documents) is documents
+
+
+def test_a_query_backend_whose_library_is_missing_falls_back_with_a_warning(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = registry.BackendSpec("rag_no_such_module:Embedder", "pip install no-such")
+    monkeypatch.setitem(registry._REGISTRY["embedder"], "missing-lib", spec)
+    documents = HashingEmbedder()
+    with caplog.at_level(logging.WARNING, logger="rag.factories"):
+        got = create_query_embedder(EmbedderSettings(backend="hashing", query_backend="missing-lib"), documents)
+    assert got is documents
+    assert "missing-lib" in caplog.text and "pip install no-such" in caplog.text
+
+
+def test_an_unknown_query_backend_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigError, match="RAG_EMBEDDER__QUERY_BACKEND"):
+        create_query_embedder(EmbedderSettings(backend="hashing", query_backend="onx"), HashingEmbedder())
