@@ -33,8 +33,9 @@ def create_embedder(cfg: EmbedderSettings, *, threads: int = 0) -> Embedder:
 
 def create_query_embedder(cfg: EmbedderSettings, documents: Embedder | None = None) -> Embedder:
     """The embedder for questions: ``documents`` (or a new one like it) unless ``query_backend`` names another
-    backend for the same model; that one missing its library, the documents' embedder, with a warning."""
-    if not cfg.query_backend or cfg.query_backend == cfg.backend:
+    backend for the same model; that one missing its library, the documents' embedder, with a warning. Only a
+    sentence-transformers model has another runtime for its questions (the onnx backend exports that model)."""
+    if not cfg.query_backend or cfg.query_backend == cfg.backend or cfg.backend != "sentence-transformers":
         return documents or create_embedder(cfg)
     if cfg.query_backend not in registry.available("embedder"):
         known = ", ".join(registry.available("embedder"))

@@ -3,6 +3,7 @@ question's content words, how well each sentence of the evidence covers them, an
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -133,12 +134,14 @@ def _stands_alone(word: str, text: str) -> bool:
     return False
 
 
-def _posseg(text: str, *, hmm: bool) -> list[tuple[str, str]]:
+@functools.lru_cache(maxsize=4096)
+def _posseg(text: str, *, hmm: bool) -> tuple[tuple[str, str], ...]:
     """Words and part-of-speech tags. jieba's HMM also tags words outside its dictionary (new names) but costs
-    most of the time: it is used on the question, not on the many evidence sentences."""
+    most of the time: it is used on the question, not on the many evidence sentences. Cached: the sentences of
+    often-retrieved passages come back question after question."""
     import jieba.posseg
 
-    return [(p.word, p.flag) for p in jieba.posseg.lcut(text, HMM=hmm)]
+    return tuple((p.word, p.flag) for p in jieba.posseg.lcut(text, HMM=hmm))
 
 
 def _is_name(word: str, flag: str) -> bool:
@@ -154,6 +157,7 @@ def _is_name(word: str, flag: str) -> bool:
     return flag in _SPECIFIC_POS and (not common or (len(word) >= 3 and bool(_ADMIN_SUFFIX.search(word))))
 
 
+@functools.lru_cache(maxsize=1024)  # ranking and the answer backend both analyse each question
 def analyse_question(question: str) -> QuestionAnalysis:
     """Expected answer kind, weighted content words and slot context of ``question``."""
     kind = next((k for k, cue in _KIND_CUES if cue.search(question)), AnswerKind.OTHER)

@@ -42,7 +42,8 @@ class EmbedderSettings(BaseModel):
         description="Backend that encodes questions; empty: the same as `backend`. `onnx` (default) runs the "
         "same model exported to ONNX and quantised to int8 (`quantize`) for questions only: several times faster "
         "per question, same RGB retrieval figures; documents stay on `backend`, the index is unchanged (README, "
-        "Speed). Falls back to `backend`, with a warning, when onnxruntime is not installed.",
+        "Speed). Applies to a `sentence-transformers` backend; falls back to it, with a warning, when onnxruntime is "
+        "not installed.",
     )
     query_threads: int = Field(
         1,

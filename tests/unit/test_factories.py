@@ -18,6 +18,8 @@ def test_without_a_query_backend_questions_use_the_documents_embedder() -> None:
     cfg = EmbedderSettings(backend="hashing", query_backend="")
     assert create_query_embedder(cfg, documents) is documents
     assert create_query_embedder(cfg.model_copy(update={"query_backend": "hashing"}), documents) is documents
+    # only a sentence-transformers model has an ONNX copy: other backends encode their own questions
+    assert create_query_embedder(cfg.model_copy(update={"query_backend": "onnx"}), documents) is documents
 
 
 def test_a_query_backend_whose_library_is_missing_falls_back_with_a_warning(
@@ -27,11 +29,12 @@ def test_a_query_backend_whose_library_is_missing_falls_back_with_a_warning(
     monkeypatch.setitem(registry._REGISTRY["embedder"], "missing-lib", spec)
     documents = HashingEmbedder()
     with caplog.at_level(logging.WARNING, logger="rag.factories"):
-        got = create_query_embedder(EmbedderSettings(backend="hashing", query_backend="missing-lib"), documents)
+        cfg = EmbedderSettings(backend="sentence-transformers", query_backend="missing-lib")
+        got = create_query_embedder(cfg, documents)
     assert got is documents
     assert "missing-lib" in caplog.text and "pip install no-such" in caplog.text
 
 
 def test_an_unknown_query_backend_is_a_configuration_error() -> None:
     with pytest.raises(ConfigError, match="RAG_EMBEDDER__QUERY_BACKEND"):
-        create_query_embedder(EmbedderSettings(backend="hashing", query_backend="onx"), HashingEmbedder())
+        create_query_embedder(EmbedderSettings(query_backend="onx"), HashingEmbedder())
