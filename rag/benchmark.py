@@ -142,14 +142,16 @@ def running_server(
     timeout: float = SERVER_START_TIMEOUT_S,
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
+    workers: int = 1,
 ) -> Iterator[RunningServer]:
-    """Start `rag serve --index INDEX_DIR` on a free loopback port (in ``cwd``, with ``env`` when given), wait
-    for `/ready`, always stop it afterwards."""
+    """Start `rag serve --index INDEX_DIR [--workers N]` on a free loopback port (in ``cwd``, with ``env`` when
+    given), wait for `/ready`, always stop it afterwards."""
     import httpx
 
     port = free_port()
     log = log_dir / "server.log"
     command = [sys.executable, "-m", "rag", "serve", "--index", str(index_dir), "--host", HOST, "--port", str(port)]
+    command += ["--workers", str(workers)] if workers > 1 else []
     # A SIGTERM to the benchmark would otherwise end it without running `finally`, leaving the server behind.
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm) if in_main else None
@@ -284,6 +286,7 @@ def run_benchmark(
     concurrency: int = 16,
     skip_build: bool = False,
     time_limit: float = 600.0,
+    workers: int = 1,
     on_event: Callable[[str], None] = lambda _msg: None,
 ) -> dict[str, Any]:
     """All the figures: build (into a temporary index unless ``skip_build``), search, `/ask` over a real server.
@@ -337,8 +340,8 @@ def run_benchmark(
             pipeline.close()
 
         on_event("starting `rag serve` on loopback")
-        with running_server(index_dir, log_dir=Path(tmp)) as server:
-            figures["server"] = {"ready_seconds": round(server.ready_seconds, 2)}
+        with running_server(index_dir, log_dir=Path(tmp), workers=workers) as server:
+            figures["server"] = {"ready_seconds": round(server.ready_seconds, 2), "workers": workers}
             deadline = time.monotonic() + time_limit
             on_event(f"/ask: {requests} requests from 1 client")
             sequential = bench_http_sequential(server.url, questions, requests=requests, deadline=deadline)

@@ -279,6 +279,7 @@ def bench_cmd(
     time_limit: Annotated[
         float, typer.Option("--time-limit", min=1, help="Seconds after which the HTTP phases send no more requests.")
     ] = 600.0,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="`rag serve --workers` for /ask.")] = 1,
 ) -> None:
     """Print benchmark figures: index build, in-process search latency, `/ask` over a real loopback server."""
     from rag.benchmark import run_benchmark
@@ -292,6 +293,7 @@ def bench_cmd(
         concurrency=concurrency,
         skip_build=skip_build,
         time_limit=time_limit,
+        workers=workers,
         on_event=lambda m: err.print(m, highlight=False),
     )
     _print_bench(figures)
@@ -344,7 +346,8 @@ def _print_bench(f: dict[str, Any]) -> None:
         lat.add_row(name, *cells)
     out.print(lat)
     out.print(
-        f"server ready after {f['server']['ready_seconds']} s" + ("; time limit hit" if f["http"]["timed_out"] else ""),
+        f"server ({f['server'].get('workers', 1)} worker(s)) ready after {f['server']['ready_seconds']} s"
+        + ("; time limit hit" if f["http"]["timed_out"] else ""),
         highlight=False,
     )
 
@@ -356,6 +359,12 @@ def serve_cmd(
     port: Annotated[
         int | None, typer.Option("--port", min=1, max=65535, help="Port (default: settings, 8000).")
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", min=1, max=64, help="Server processes (default: settings, 1); >1 serves the API only."
+        ),
+    ] = None,
 ) -> None:
     """Serve the index over HTTP: /ask, /v1/chat/completions, /documents, /health, /ready, /metrics, /docs."""
     try:
@@ -366,11 +375,29 @@ def serve_cmd(
         raise ConfigError(f"`rag serve` needs the API extra ({exc.name}): pip install -e '.[api]'") from exc
     settings = _settings(index)
     host, port = host or settings.api.host, port or settings.api.port
+    workers = workers or settings.api.workers
     err.print(f"serving {settings.index.dir} on http://{host}:{port} (docs at /docs)", highlight=False)
-    api = create_app(settings)
+    if workers == 1:
+        api = create_app(settings)
+        if settings.ui.enabled:
+            _mount_ui(api)
+        uvicorn.run(api, host=host, port=port, log_level=settings.log_level.lower())
+        return
     if settings.ui.enabled:
-        _mount_ui(api)
-    uvicorn.run(api, host=host, port=port, log_level=settings.log_level.lower())
+        err.print(f"web UI off with {workers} workers (a browser session must stay in one process)", highlight=False)
+    # Each worker process builds its app from the settings: pass on what the command line changed.
+    os.environ["RAG_INDEX__DIR"] = str(settings.index.dir)
+    uvicorn.run(
+        "rag.cli:worker_app", factory=True, host=host, port=port, workers=workers, log_level=settings.log_level.lower()
+    )
+
+
+def worker_app() -> Any:
+    """The API app of one of several server processes (`rag serve --workers N`): the model and index load
+    before the process accepts connections, so no request meets a worker that is not ready."""
+    from rag.api import create_app
+
+    return create_app(_settings(), load_in_background=False)
 
 
 def _mount_ui(api: Any) -> None:

@@ -139,6 +139,13 @@ class ApiSettings(BaseModel):
     port: int = Field(8000, ge=1, le=65535, description="Port.")
     key: str | None = Field(None, description="API key required by write endpoints when set.")
     max_upload_mb: float = Field(20.0, gt=0, description="Largest document accepted by `POST /documents`, in MB.")
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Server processes (each loads the model and the index). More than one serves the API only: "
+        "the web UI keeps a browser session's events in one process.",
+    )
 
 
 class UiSettings(BaseModel):

@@ -344,3 +344,17 @@ def test_openapi_page_has_chinese_examples(http: httpx.Client) -> None:
     assert {"/ask", "/v1/chat/completions", "/v1/models", "/documents", "/documents/{doc_id}"} <= set(spec["paths"])
     assert "恒口示范区新建标准化厂房多少平方米？" in json.dumps(spec, ensure_ascii=False)
     assert http.get("/docs").status_code == 200
+
+
+def test_several_worker_processes_serve_the_api(
+    seed_index: SeedIndex, tmp_path_factory: pytest.TempPathFactory, rag_server: Callable[..., Any]
+) -> None:
+    work = seed_index.workdir.copy_to(tmp_path_factory.mktemp("workers") / "work").path
+    with rag_server(work, {"RAG_API__WORKERS": "2"}) as srv, srv.client() as http:
+        assert http.get("/ready").status_code == 200
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda qf: (ask(http, qf[0]), qf[1]), SEED_QUESTIONS * 2))
+        for answer, figure in answers:
+            assert answer["grounded"] and figure in answer["short_answer"], answer
+        assert http.get("/ui/").status_code == 404  # the UI needs one process per browser session
+        assert "web UI off with 2 workers" in srv.log.read_text(errors="replace"), srv.describe()
