@@ -183,14 +183,19 @@ def running_server(
             time.sleep(0.25)
         yield RunningServer(url, proc, log, time.perf_counter() - t0)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout=20)
         if in_main:
             signal.signal(signal.SIGTERM, previous)
+
+
+def stop_process(proc: subprocess.Popen[Any], *, timeout: float) -> None:
+    """Ask ``proc`` to stop (SIGTERM), then kill it if it is still running after ``timeout`` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
+from rag.benchmark import free_port, stop_process
 from rag.figures import extract_figures
 from rag.pipeline import FALLBACK_SEPARATOR, Pipeline
 from rag.settings import GeneratorSettings
@@ -42,13 +43,6 @@ SERVER_START_TIMEOUT_S = 120.0
 MARKER_RE = re.compile(r"\[\d{1,3}\]")
 
 # --- a real llama.cpp server ---------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def shipped_gguf() -> Path:
@@ -88,12 +82,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 time.sleep(0.25)
             yield base_url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc, timeout=15)
 
 
 PipelineFactory = Callable[..., Pipeline]
