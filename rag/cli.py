@@ -187,8 +187,8 @@ def ask_cmd(
     if input_file and output_file:
         with open(output_file, "w", encoding="utf-8") as fh:
             for n, item in enumerate(items, 1):
-                found = pipeline.search(item["question"], top_k=top_k)
-                answer = pipeline.ask(item["question"], top_k=top_k, backend=backend).to_dict()
+                found = pipeline.search(item["question"], top_k=top_k)  # retrieved once, answered from
+                answer = pipeline.ask(item["question"], backend=backend, found=found).to_dict()
                 answer["id"] = item.get("id", str(n))
                 answer["retrieved"] = [
                     {"doc_id": h.chunk.doc_id, "chunk_id": h.chunk.id, "score": round(h.score, 6)} for h in found.hits
@@ -247,9 +247,10 @@ def eval_cmd(
         pipeline = build_pipeline(settings, embedder=embedder)
         report = evaluate(
             questions,
-            retrieve=lambda q: pipeline.search(q, top_k=10).hits,
+            retrieve=lambda q: pipeline.search(q, top_k=10),
             doc_text=cached_document_text(pipeline.index.chunks),
-            ask=(lambda q: pipeline.ask(q).to_dict()) if answers else None,
+            # The answer reads the first top_k of the ten passages retrieved for the figures (the same ranking).
+            ask=(lambda q, r: pipeline.ask(q, found=r.first(settings.retrieval.top_k)).to_dict()) if answers else None,
             progress=True,
         )
         pipeline.close()

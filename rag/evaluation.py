@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from rag.errors import ConfigError
 from rag.types import Document, Hit
@@ -61,6 +61,16 @@ def load_questions(dataset: Path) -> list[Question]:
                 )
             )
     return out
+
+
+class Retrieved(Protocol):
+    """What a retrieval returns for scoring: its ranked hits (a search result, handed on to ``ask``)."""
+
+    @property
+    def hits(self) -> list[Hit]: ...
+
+
+R = TypeVar("R", bound=Retrieved)
 
 
 class _DocumentSource(Protocol):
@@ -189,12 +199,13 @@ class RetrievalScores:
 def evaluate(
     questions: Sequence[Question],
     *,
-    retrieve: Callable[[str], list[Hit]],
+    retrieve: Callable[[str], R],
     doc_text: Callable[[str], str | None],
-    ask: Callable[[str], dict[str, Any]] | None = None,
+    ask: Callable[[str, R], dict[str, Any]] | None = None,
     progress: bool = False,
 ) -> dict[str, Any]:
-    """Ask every question; retrieval figures always, answer figures when ``ask`` is given."""
+    """Ask every question; retrieval figures always, answer figures when ``ask`` is given. ``ask`` answers from
+    what ``retrieve`` returned, so ``latency_ms.ask`` is the answer step alone."""
     from tqdm import tqdm
 
     scores = RetrievalScores()
@@ -204,13 +215,13 @@ def evaluate(
     contained = answered = 0
     for q in tqdm(questions, desc="questions", disable=not progress or None):
         t0 = time.perf_counter()
-        hits = retrieve(q.question)
+        retrieved = retrieve(q.question)
         search_ms.append((time.perf_counter() - t0) * 1000)
-        scores.add(q, hits, doc_text)
+        scores.add(q, retrieved.hits, doc_text)
         if ask is None:
             continue
         t0 = time.perf_counter()
-        result = ask(q.question)
+        result = ask(q.question, retrieved)  # answered from the passages just retrieved
         ask_ms.append((time.perf_counter() - t0) * 1000)
         answered += int(result["grounded"])
         prediction = result.get("short_answer") or re.sub(r"\[\d+\]", "", result["answer"])

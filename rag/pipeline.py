@@ -48,6 +48,10 @@ class SearchResult:
     hits: list[Hit]
     ms: float
 
+    def first(self, k: int) -> SearchResult:
+        """The best ``k`` hits (a deeper search ranks its head as a search for ``k`` would)."""
+        return SearchResult(self.hits[:k], self.ms)
+
 
 class Pipeline:
     """Everything a question needs, loaded once: the embedders, the index and the retriever.
@@ -143,12 +147,14 @@ class Pipeline:
         history: Sequence[Mapping[str, str]] | None = None,
         date_from: str | None = None,
         date_to: str | None = None,
+        found: SearchResult | None = None,
     ) -> PieceStream[str, None, Answer]:
         """Yield the answer's text pieces as the backend writes them; return the finished ``Answer``.
 
         A follow-up is first rewritten against ``history`` (earlier ``{role, content}`` turns). When an LLM
         backend fails, the extractive backend answers instead (``fallback`` in the answer says why); if the LLM
-        had already streamed pieces, ``FALLBACK_SEPARATOR`` comes between them and the extractive answer."""
+        had already streamed pieces, ``FALLBACK_SEPARATOR`` comes between them and the extractive answer.
+        ``found``: passages already retrieved for this question (``search``); the search is then skipped."""
         t0 = time.perf_counter()
         q = validate_question(question)
         generator = self.generator(backend)
@@ -157,7 +163,9 @@ class Pipeline:
         if rewritten:
             extra["rewritten_question"] = rewritten
         asked = rewritten or q
-        found = self.search(asked, top_k=top_k, doc_ids=doc_ids, date_from=date_from, date_to=date_to)
+        earlier_ms = found.ms if found is not None else 0.0  # a search done before this call counts in the total
+        if found is None:
+            found = self.search(asked, top_k=top_k, doc_ids=doc_ids, date_from=date_from, date_to=date_to)
         t1 = time.perf_counter()
         pieces: list[str] = []
         try:
@@ -185,7 +193,7 @@ class Pipeline:
             grounded=grounded,
             citations=citations,
             backend=generator.name,
-            timings_ms={"retrieve": found.ms, "generate": (t2 - t1) * 1000, "total": (t2 - t0) * 1000},
+            timings_ms={"retrieve": found.ms, "generate": (t2 - t1) * 1000, "total": (t2 - t0) * 1000 + earlier_ms},
             extra=extra,
         )
 
@@ -199,8 +207,9 @@ class Pipeline:
         history: Sequence[Mapping[str, str]] | None = None,
         date_from: str | None = None,
         date_to: str | None = None,
+        found: SearchResult | None = None,
     ) -> Answer:
-        """Answer ``question`` from the corpus (the streamed pieces joined)."""
+        """Answer ``question`` from the corpus (the streamed pieces joined); ``found`` as for ``ask_stream``."""
         stream = self.ask_stream(
             question,
             top_k=top_k,
@@ -209,6 +218,7 @@ class Pipeline:
             history=history,
             date_from=date_from,
             date_to=date_to,
+            found=found,
         )
         return drain(stream)
 
