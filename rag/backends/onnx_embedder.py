@@ -1,10 +1,12 @@
 """Dense embeddings with ONNX Runtime: the sentence-transformers model exported once with ``torch.onnx.export``,
-quantised to int8 (dynamic, per channel) with ``onnxruntime.quantization``, cached beside the index."""
+its BERT subgraphs fused by ONNX Runtime's transformer optimizer, quantised to int8 (dynamic, per channel) with
+``onnxruntime.quantization``, cached beside the index."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
 import warnings
@@ -20,7 +22,12 @@ from rag.models import resolve_model
 if TYPE_CHECKING:
     from rag.protocols import FloatArray
 
-EXPORT_VERSION = 1  # bump when the export or quantisation recipe changes: cached files are then remade
+EXPORT_VERSION = 2  # bump when the export or quantisation recipe changes: cached files are then remade
+
+log = logging.getLogger(__name__)
+
+# Architectures whose attention, embedding and layer-norm subgraphs onnxruntime.transformers knows how to fuse.
+_FUSABLE = {"bert": "bert", "roberta": "bert", "xlm-roberta": "bert", "ernie": "bert", "electra": "bert"}
 
 
 def _model_key(path: Path, *, quantize: bool) -> str:
@@ -40,7 +47,9 @@ def export_onnx(model_dir: Path, out: Path, *, quantize: bool = True) -> None:
     from transformers import AutoModel, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    model = AutoModel.from_pretrained(str(model_dir)).eval()
+    # Eager attention exports as the plain MatMul/Softmax pattern that the optimizer fuses into one Attention
+    # op (the SDPA export is not recognised); the numbers are the same.
+    model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
 
     class MeanPooled(torch.nn.Module):
         def __init__(self) -> None:
@@ -73,15 +82,44 @@ def export_onnx(model_dir: Path, out: Path, *, quantize: bool = True) -> None:
                 opset_version=17,
                 dynamo=False,
             )
-        final = fp32
+        final = _fuse(fp32, model.config)
         if quantize:
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
-            final = Path(tmp) / "model.int8.onnx"
+            source, final = final, Path(tmp) / "model.int8.onnx"
             # Per-channel weights keep cosine ≥ 0.99 to the original; reduce_range avoids the int8 overflow
-            # of CPUs without VNNI, which otherwise wrecks per-channel results.
-            quantize_dynamic(str(fp32), str(final), weight_type=QuantType.QInt8, per_channel=True, reduce_range=True)
+            # of CPUs without VNNI, which otherwise wrecks per-channel results. The fused ops come from
+            # com.microsoft, whose outputs ONNX shape inference cannot type: they are float.
+            quantize_dynamic(
+                str(source),
+                str(final),
+                weight_type=QuantType.QInt8,
+                per_channel=True,
+                reduce_range=True,
+                extra_options={"DefaultTensorType": 1},  # onnx.TensorProto.FLOAT
+            )
         os.replace(final, out)
+
+
+def _fuse(path: Path, config: Any) -> Path:
+    """Fuse attention, embedding layer-norm, skip layer-norm and GELU into ONNX Runtime's contrib ops (about
+    1.2× faster in fp32 and in int8 on the CPU). Architectures the optimizer does not know stay unfused."""
+    kind = _FUSABLE.get(getattr(config, "model_type", ""))
+    if kind is None:
+        return path
+    from onnxruntime.transformers import optimizer
+
+    fused = path.with_name("model.fused.onnx")
+    try:
+        model = optimizer.optimize_model(
+            str(path), model_type=kind, num_heads=config.num_attention_heads, hidden_size=config.hidden_size, opt_level=1
+        )
+        model.save_model_to_file(str(fused))
+    except Exception as exc:  # the unfused export is correct, only slower: keep it and say so
+        log.warning("ONNX fusion failed for this model (%s); using the unfused export", exc)
+        return path
+    log.info("fused ONNX operators: %s", {k: v for k, v in model.get_fused_operator_statistics().items() if v})
+    return fused
 
 
 class OnnxEmbedder:
