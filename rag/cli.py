@@ -372,6 +372,7 @@ def serve_cmd(
         import uvicorn
 
         from rag.api import create_app
+        from rag.api.protocol import NoDelayHTTPProtocol
     except ImportError as exc:
         raise ConfigError(f"`rag serve` needs the API extra ({exc.name}): pip install -e '.[api]'") from exc
     settings = _settings(index)
@@ -382,14 +383,20 @@ def serve_cmd(
         api = create_app(settings)
         if settings.ui.enabled:
             _mount_ui(api)
-        uvicorn.run(api, host=host, port=port, log_level=settings.log_level.lower())
+        uvicorn.run(api, host=host, port=port, log_level=settings.log_level.lower(), http=NoDelayHTTPProtocol)
         return
     if settings.ui.enabled:
         err.print(f"web UI off with {workers} workers (a browser session must stay in one process)", highlight=False)
     # Each worker process builds its app from the settings: pass on what the command line changed.
     os.environ["RAG_INDEX__DIR"] = str(settings.index.dir)
     uvicorn.run(
-        "rag.cli:worker_app", factory=True, host=host, port=port, workers=workers, log_level=settings.log_level.lower()
+        "rag.cli:worker_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        http=NoDelayHTTPProtocol,
     )
 
 
