@@ -3,6 +3,7 @@ between candidates on that answer, on top of the fused retrieval rank."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -15,7 +16,6 @@ from rag.questions import (
     score_sentences,
     term_weights,
 )
-from rag.text import tokenize
 from rag.types import Hit
 
 
@@ -29,6 +29,14 @@ class RankWeights:
 
 
 DEFAULT_WEIGHTS = RankWeights()
+
+_WORD_CHARS = re.compile(r"[\w\u4e00-\u9fff]+")
+
+
+def _bigrams(text: str) -> set[str]:
+    """Character bigrams within runs of word characters: what two candidates' answers share, for questions
+    whose answer is not of a kind we can pick out (a figure, a date, a name), without segmenting words."""
+    return {run[i : i + 2] for run in _WORD_CHARS.findall(text) for i in range(len(run) - 1)}
 
 
 def rerank(question: str, hits: Sequence[Hit], *, weights: RankWeights | None = None) -> list[Hit]:
@@ -56,7 +64,7 @@ def rerank(question: str, hits: Sequence[Hit], *, weights: RankWeights | None = 
 
     answers: list[set[str]] = []
     best_support: list[float] = []
-    question_tokens = set(tokenize(question))
+    question_grams = _bigrams(question)
     for i, hit in enumerate(hits):
         ranked = sorted(by_hit.get(i, []), reverse=True)[:2]
         best_support.append(ranked[0][0] if ranked else 0.0)
@@ -64,7 +72,7 @@ def rerank(question: str, hits: Sequence[Hit], *, weights: RankWeights | None = 
         for _, start, end in ranked:
             sentence = hit.chunk.text[start:end]
             if qa.kind in (AnswerKind.OTHER, AnswerKind.LIST):
-                found |= {t for t in tokenize(sentence) if len(t) >= 2 and t not in question_tokens}
+                found |= _bigrams(sentence) - question_grams
             else:
                 found |= {sentence[s:e].replace(" ", "") for s, e in answer_spans(sentence, qa, question)}
         answers.append(found)

@@ -32,18 +32,19 @@ SSE_DOC = (
 async def ask(body: AskRequest, request: Request, pipeline: PipelineDep) -> JSONResponse | StreamingResponse:
     """The answer, its exact short answer and the cited passages; `"stream": true` or `Accept: text/event-stream`
     streams it as Server-Sent Events."""
-    await run_in_threadpool(pipeline.generator, body.backend)  # an unknown backend fails here, as a 400
     if body.stream or "text/event-stream" in request.headers.get("accept", ""):
+        await run_in_threadpool(pipeline.generator, body.backend)  # an unknown backend fails here, as a 400
         return StreamingResponse(ask_events(pipeline, body), media_type="text/event-stream")
-    answer = await run_in_threadpool(
-        pipeline.ask,
-        body.question,
-        top_k=body.top_k,
-        backend=body.backend,
-        history=body.turns(),
-        **body.filter_kwargs(),
+    return JSONResponse(await run_in_threadpool(answer_dict, pipeline, body))
+
+
+def answer_dict(pipeline: Pipeline, body: AskRequest) -> dict[str, object]:
+    """The JSON answer, in one worker-thread hop (an unknown backend raises before any search, as a 400)."""
+    pipeline.generator(body.backend)
+    answer = pipeline.ask(
+        body.question, top_k=body.top_k, backend=body.backend, history=body.turns(), **body.filter_kwargs()
     )
-    return JSONResponse(answer.to_dict())
+    return answer.to_dict()
 
 
 def ask_events(pipeline: Pipeline, body: AskRequest) -> Iterator[str]:
