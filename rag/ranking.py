@@ -30,7 +30,7 @@ class RankWeights:
 
 DEFAULT_WEIGHTS = RankWeights()
 
-_WORD_CHARS = re.compile(r"[\w\u4e00-\u9fff]+")
+_WORD_CHARS = re.compile(r"\w+")  # letters, digits and CJK characters (str patterns are Unicode)
 
 
 def _bigrams(text: str) -> set[str]:
