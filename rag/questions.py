@@ -85,6 +85,21 @@ _POS_FOR_KIND = {
 _SPECIFIC_POS = ("nr", "nrt", "nrfg", "ns", "nt", "nz")
 _COMMON_FREQ = 500  # jieba dictionary count above which a tagged "name" is an ordinary word (新建, 力争, 中国)
 _ADMIN_SUFFIX = re.compile(r"(?:特别行政区|自治区|自治州|示范区|新区|市|区|县|省|镇|乡|村|州)$")
+_NUMBER_TERM = re.compile(r"(\d+(?:\.\d+)?)[年月日号]?")
+
+
+@functools.lru_cache(maxsize=1024)
+def _bare_number(number: str) -> re.Pattern[str]:
+    """``number`` standing alone: not part of a longer number ("2015" in "2015年", not in "20150")."""
+    return re.compile(rf"(?<![\d.]){re.escape(number)}(?!\d)")
+
+
+@functools.lru_cache(maxsize=4096)
+def _sentences(text: str) -> tuple[tuple[int, int], ...]:
+    """``split_sentences`` of a chunk, cached: re-ranking and the answer backend both read the same chunks."""
+    return tuple(split_sentences(text))
+
+
 _HAN = re.compile(r"[\u4e00-\u9fff]+")
 
 
@@ -104,9 +119,9 @@ class Term:
         if self.text in text:
             return 1.0
         if self.specific:
-            number = re.fullmatch(r"(\d+(?:\.\d+)?)[年月日号]?", self.text)
+            number = _NUMBER_TERM.fullmatch(self.text)
             if number:
-                return 1.0 if re.search(rf"(?<![\d.]){re.escape(number.group(1))}(?!\d)", text) else 0.0
+                return 1.0 if _bare_number(number.group(1)).search(text) else 0.0
             stem = _ADMIN_SUFFIX.sub("", self.text)
             return 1.0 if stem != self.text and _stands_alone(stem, text) else 0.0
         found = [len(p) for p in self.parts if p in text]
@@ -250,7 +265,7 @@ def score_sentences(
         missing = sum(1 for t in qa.terms if t.specific and in_hit[t.text] == 0.0)
         penalty = missing_penalty**missing
         prior = 0.02 * (len(hits) - i) / len(hits)
-        for start, end in split_sentences(text):
+        for start, end in _sentences(text):
             sentence = text[start:end].lower()
             got = 0.0
             covered = set()
