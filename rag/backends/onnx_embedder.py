@@ -4,10 +4,12 @@ its BERT subgraphs fused by ONNX Runtime's transformer optimizer, quantised to i
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
 import os
+import shutil
 import tempfile
 import warnings
 from collections.abc import Sequence
@@ -112,16 +114,45 @@ def _fuse(path: Path, config: Any) -> Path:
     from onnxruntime.transformers import optimizer
 
     fused = path.with_name("model.fused.onnx")
-    try:
-        model = optimizer.optimize_model(
-            str(path), model_type=kind, num_heads=config.num_attention_heads, hidden_size=config.hidden_size, opt_level=1
-        )
-        model.save_model_to_file(str(fused))
-    except Exception as exc:  # the unfused export is correct, only slower: keep it and say so
-        log.warning("ONNX fusion failed for this model (%s); using the unfused export", exc)
+    # A failing optimizer leaves its scratch TemporaryDirectory to be removed when its traceback goes, with a
+    # ResourceWarning: let that happen here, quietly, rather than at some later garbage collection.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        try:
+            model = optimizer.optimize_model(
+                str(path),
+                model_type=kind,
+                num_heads=config.num_attention_heads,
+                hidden_size=config.hidden_size,
+                opt_level=1,
+            )
+            model.save_model_to_file(str(fused))
+        except Exception as exc:  # the unfused export is correct, only slower: keep it and say so
+            log.warning("ONNX fusion failed for this model (%s); using the unfused export", str(exc))
+            model = None
+            gc.collect()
+    if model is None:
         return path
     log.info("fused ONNX operators: %s", {k: v for k, v in model.get_fused_operator_statistics().items() if v})
     return fused
+
+
+def prune_stale_exports(cache_dir: Path, source: dict[str, Any]) -> list[Path]:
+    """Delete the exports of the same model and precision made by an older recipe (an upgrade otherwise leaves
+    ~100 MB behind each time); exports of other models, or of this recipe, stay. Returns what was removed."""
+    removed = []
+    for folder in sorted(cache_dir.iterdir()):
+        try:
+            other = json.loads((folder / "source.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # not an export of ours, or one being written
+        if not isinstance(other, dict) or other.get("export_version") == source["export_version"]:
+            continue
+        if other.get("path") == source["path"] and other.get("quantized") == source["quantized"]:
+            shutil.rmtree(folder, ignore_errors=True)
+            log.info("removed %s, an export of %s by an older recipe", folder, source["model"])
+            removed.append(folder)
+    return removed
 
 
 class OnnxEmbedder:
@@ -154,9 +185,9 @@ class OnnxEmbedder:
         onnx_file = Path(cache_dir) / _model_key(path, quantize=quantize) / "model.onnx"
         if not onnx_file.is_file():
             export_onnx(path, onnx_file, quantize=quantize)
-            (onnx_file.parent / "source.json").write_text(
-                json.dumps({"model": model, "path": str(path), "quantized": quantize}), encoding="utf-8"
-            )
+            source = {"model": model, "path": str(path), "quantized": quantize, "export_version": EXPORT_VERSION}
+            (onnx_file.parent / "source.json").write_text(json.dumps(source), encoding="utf-8")
+            prune_stale_exports(Path(cache_dir), source)
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads

@@ -1,0 +1,51 @@
+"""The ONNX export's helpers that need no model: the fusion fallback and the pruning of stale exports."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+pytest.importorskip("onnxruntime")
+
+from rag.backends.onnx_embedder import EXPORT_VERSION, _fuse, prune_stale_exports
+
+
+def test_an_architecture_the_optimizer_does_not_know_stays_unfused(tmp_path: Path) -> None:
+    model = tmp_path / "model.onnx"
+    model.write_bytes(b"not read")
+    assert _fuse(model, SimpleNamespace(model_type="gpt2")) == model
+
+
+def test_a_failed_fusion_keeps_the_plain_export_and_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    model = tmp_path / "model.onnx"
+    model.write_bytes(b"this is not an ONNX file")
+    config = SimpleNamespace(model_type="bert", num_attention_heads=8, hidden_size=512)
+    with caplog.at_level(logging.WARNING, logger="rag.backends.onnx_embedder"):
+        assert _fuse(model, config) == model
+    assert "fusion failed" in caplog.text
+    assert not (tmp_path / "model.fused.onnx").exists()
+
+
+def _export(cache: Path, key: str, **source: object) -> Path:
+    folder = cache / key
+    folder.mkdir(parents=True)
+    (folder / "model.onnx").write_bytes(b"x")
+    (folder / "source.json").write_text(json.dumps(source), encoding="utf-8")
+    return folder
+
+
+def test_older_exports_of_the_same_model_and_precision_are_removed(tmp_path: Path) -> None:
+    current = {"model": "m3e-small", "path": "/models/m3e", "quantized": True, "export_version": EXPORT_VERSION}
+    keep = _export(tmp_path, "new", **current)
+    stale = _export(tmp_path, "v1", model="m3e-small", path="/models/m3e", quantized=True)  # no version: v1
+    fp32 = _export(tmp_path, "fp32", model="m3e-small", path="/models/m3e", quantized=False)
+    other_model = _export(tmp_path, "bge", model="bge", path="/models/bge", quantized=True, export_version=1)
+    unrelated = tmp_path / "notes"
+    unrelated.mkdir()
+    assert prune_stale_exports(tmp_path, current) == [stale]
+    assert not stale.exists()
+    assert keep.is_dir() and fp32.is_dir() and other_model.is_dir() and unrelated.is_dir()
