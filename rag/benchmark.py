@@ -339,6 +339,9 @@ def run_benchmark(
 
         on_event(f"search: {requests} questions in process")
         pipeline = build_pipeline(settings, index_dir=index_dir, embedder=embedder)
+        query_encoder = pipeline.query_embedder
+        # the class that encodes questions (e.g. OnnxEmbedder for the int8 default), under the batching wrapper
+        figures["embedder"]["query_encoder"] = type(getattr(query_encoder, "inner", query_encoder)).__name__
         try:
             figures["search"] = bench_search(pipeline, questions, requests=requests)
         finally:

@@ -310,7 +310,7 @@ def _print_bench(f: dict[str, Any]) -> None:
     m = f["machine"]
     out.print(
         f"{f['timestamp']}  {m['cpu_count']} CPUs, load {m['load_average_1m_at_start']} at start  "
-        f"embedder {f['embedder']['backend']}:{f['embedder']['model']}  "
+        f"embedder {f['embedder']['backend']}:{f['embedder']['model']} (questions: {f['embedder']['query_encoder']})  "
         f"questions {f['questions']['count']} ({f['questions']['source']})",
         highlight=False,
     )

@@ -37,6 +37,7 @@ def test_bench_prints_and_writes_every_figure(workdir: Workdir, repo_root: Path)
     figures = json.loads((workdir.path / "out.json").read_text(encoding="utf-8"))
     assert figures["machine"]["cpu_count"] == os.cpu_count()
     assert figures["embedder"]["backend"] and figures["embedder"]["model"]
+    assert figures["embedder"]["query_encoder"] == "OnnxEmbedder"  # the int8 question encoder, the default
     assert figures["timestamp"].startswith("20")
     # no ../shared/bench beside the temporary workdir: the built-in questions are used
     assert figures["questions"]["source"] == "built-in" and figures["questions"]["count"] >= 5
