@@ -169,15 +169,15 @@ def _iter_corpus(
                         seen[kept.id] = src.rel
                         yield kept
             continue
-        report.failed.extend((src.rel, str(e)) for e in bad_records)
         ids = []
-        for doc in docs:
+        for doc in docs:  # a .jsonl file is read as this goes: its bad lines are known at the end
             if doc.id in seen:
                 report.failed.append((src.rel, f"duplicate document id {doc.id!r} (first seen in {seen[doc.id]})"))
                 continue
             seen[doc.id] = src.rel
             ids.append(doc.id)
             yield doc
+        report.failed.extend((src.rel, str(e)) for e in bad_records)
         source_meta[src.rel] = {"sha256": digest, "size": src.path.stat().st_size, "documents": ids}
         del docs
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
@@ -82,24 +82,18 @@ def _walk(root: Path) -> list[Path]:
     return files
 
 
-def load_source(source: SourceFile, *, on_error: Callable[[IngestError], None] | None = None) -> list[Document]:
-    """Load one source file as documents (one per file; one per good line of a .jsonl file).
+def load_source(source: SourceFile, *, on_error: Callable[[IngestError], None] | None = None) -> Iterable[Document]:
+    """Load one source file as documents (one per file; one per good line of a .jsonl file, read as it goes).
 
-    A file that cannot be loaded at all (empty, binary, undecodable, corrupt, no text) raises IngestError.
+    A file that cannot be loaded at all (empty, binary, undecodable, corrupt, no text) raises IngestError here.
     Per-record problems (bad .jsonl lines) do not stop the file: each is passed to ``on_error``, or logged
     as a warning on this module's logger when no callback is given, and the good records are returned.
     """
     suffix = source.suffix
     if suffix == ".jsonl":
-        from rag.loaders.jsonl import read_jsonl
+        from rag.loaders.jsonl import iter_jsonl
 
-        result = read_jsonl(source.path, rel=source.rel)
-        for error in result.errors:
-            if on_error is None:
-                logger.warning("skipped record: %s", error)
-            else:
-                on_error(error)
-        return result.documents
+        return iter_jsonl(source.path, rel=source.rel, on_error=on_error or _log_skipped)
     raw = _read_raw(source)
     return [
         build_document(
@@ -112,6 +106,10 @@ def load_source(source: SourceFile, *, on_error: Callable[[IngestError], None] |
             date=raw.date,
         )
     ]
+
+
+def _log_skipped(error: IngestError) -> None:
+    logger.warning("skipped record: %s", error)
 
 
 def _read_raw(source: SourceFile) -> RawText:

@@ -1,11 +1,16 @@
-"""JSON Lines reading: one document per line, bad lines reported as errors while good lines still load."""
+"""JSON Lines reading: one document per line, bad lines reported as errors while good lines still load.
+
+UTF-8 files (the JSON Lines format's encoding) are read a line at a time, so a file of any size loads in
+memory bounded by its longest line; other encodings are decoded whole, as text files are."""
 
 from __future__ import annotations
 
+import codecs
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from rag.errors import IngestError
 from rag.loaders.cleaning import build_document, parse_iso_date
@@ -13,6 +18,8 @@ from rag.loaders.text import decode_bytes
 from rag.types import Document
 
 _OPTIONAL_FIELDS = ("title", "source", "date", "publisher")
+_SNIFF_BYTES = 64 * 1024
+_BLOCK_BYTES = 1 << 20
 
 
 @dataclass(slots=True)
@@ -24,19 +31,80 @@ class JsonlResult:
 
 
 def read_jsonl(path: Path, *, rel: str) -> JsonlResult:
+    """All of :func:`iter_jsonl` at once: the documents and the errors of the bad lines."""
+    result = JsonlResult()
+    result.documents.extend(iter_jsonl(path, rel=rel, on_error=result.errors.append))
+    return result
+
+
+def iter_jsonl(path: Path, *, rel: str, on_error: Callable[[IngestError], None]) -> Iterator[Document]:
     """Load ``{"id", "title", "text"}`` records (optional ``source``, ``date``, ``publisher``) from a .jsonl file.
 
-    A line that is not valid JSON, lacks ``id``/``text``, has wrongly typed fields or repeats an id becomes an
-    entry of ``errors`` and is skipped. A file that cannot be read or decoded at all raises IngestError.
+    A file that cannot be read, is empty, binary or undecodable raises IngestError here, before the first
+    document. A line that is not valid JSON, lacks ``id``/``text``, has wrongly typed fields or repeats an id
+    is passed to ``on_error`` and skipped. Lines split on ``\\n`` only: JSON strings may legally hold raw
+    U+2028/U+0085, which ``str.splitlines()`` would break on.
     """
     try:
-        data = path.read_bytes()
+        fh = open(path, "rb")  # noqa: SIM115 -- closed by the generator it is handed to, or below
     except OSError as exc:
         raise IngestError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
-    result = JsonlResult()
+    try:
+        streamable = _streamable_utf8(fh, name=str(path))
+        if not streamable:
+            fh.seek(0)
+            text = decode_bytes(fh.read(), name=str(path))
+    except OSError as exc:
+        fh.close()
+        raise IngestError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
+    except BaseException:
+        fh.close()
+        raise
+    if streamable:
+        fh.seek(0)
+        return _records(_utf8_lines(fh), path=path, rel=rel, on_error=on_error)
+    fh.close()
+    return _records(iter(text.split("\n")), path=path, rel=rel, on_error=on_error)
+
+
+def _streamable_utf8(fh: IO[bytes], *, name: str) -> bool:
+    """Whether the file is UTF-8 (BOM allowed) throughout, read a block at a time; raises IngestError for an
+    empty or binary file. False for UTF-16 (by its BOM) and for any other encoding."""
+    head = fh.read(_SNIFF_BYTES)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return False
+    if b"\x00" in head:
+        raise IngestError(f"{name}: looks like binary data, not text (contains NUL bytes)")
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    blank = True
+    block = head
+    try:
+        while block:
+            decoder.decode(block)
+            blank = blank and not block.removeprefix(codecs.BOM_UTF8).strip()
+            block = fh.read(_BLOCK_BYTES)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    if blank:
+        raise IngestError(f"{name}: file is empty")
+    return True
+
+
+def _utf8_lines(fh: IO[bytes]) -> Iterator[str]:
+    with fh:
+        for n, raw in enumerate(fh):
+            line = raw.decode(
+                "utf-8", errors="replace"
+            )  # checked as UTF-8 already; a file changed since stays readable
+            yield line.removeprefix("\ufeff") if n == 0 else line
+
+
+def _records(
+    lines: Iterator[str], *, path: Path, rel: str, on_error: Callable[[IngestError], None]
+) -> Iterator[Document]:
     seen: set[str] = set()
-    # Split on \n only: JSON strings may legally hold raw U+2028/U+0085, which str.splitlines() would break on.
-    for lineno, line in enumerate(decode_bytes(data, name=str(path)).split("\n"), start=1):
+    for lineno, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         where = f"{path} line {lineno}"
@@ -45,11 +113,10 @@ def read_jsonl(path: Path, *, rel: str) -> JsonlResult:
             if doc.id in seen:
                 raise IngestError(f"{where}: duplicate id {doc.id!r}")
         except IngestError as exc:
-            result.errors.append(exc)
+            on_error(exc)
             continue
         seen.add(doc.id)
-        result.documents.append(doc)
-    return result
+        yield doc
 
 
 def _record_document(line: str, *, rel: str, where: str) -> Document:

@@ -10,7 +10,7 @@ import pytest
 
 from rag.errors import IngestError
 from rag.loaders import SourceFile, load_source
-from rag.loaders.jsonl import read_jsonl
+from rag.loaders.jsonl import iter_jsonl, read_jsonl
 
 GOOD_1 = {"id": "r1", "title": "泰州海陵高质量发展", "text": "来源:泰州日报 日期: 2021-09-09\n预计全年增长6%。"}
 GOOD_2 = {"id": 42, "title": "", "text": "恒口示范区工作综述\n\n全年完成投资45亿元。", "source": "https://example.cn/a"}
@@ -94,3 +94,42 @@ def test_empty_jsonl_file_raises(tmp_path: Path) -> None:
     path.write_bytes(b"")
     with pytest.raises(IngestError, match=r"none\.jsonl: file is empty"):
         read_jsonl(path, rel="none.jsonl")
+
+
+def test_whitespace_only_jsonl_file_raises(tmp_path: Path) -> None:
+    path = tmp_path / "blank.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf \n\n\t\n")
+    with pytest.raises(IngestError, match=r"blank\.jsonl: file is empty"):
+        read_jsonl(path, rel="blank.jsonl")
+
+
+def test_a_binary_file_fails_before_any_record_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "data.jsonl"
+    path.write_bytes(_dump(GOOD_1).encode() + b"\n\x00\x01\x02\x03")
+    with pytest.raises(IngestError, match="binary"):
+        iter_jsonl(path, rel="data.jsonl", on_error=_fail)  # raised by the call itself, not while iterating
+
+
+@pytest.mark.parametrize("encoding", ["gb18030", "utf-16", "utf-8-sig"])
+def test_other_encodings_load_too(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / f"{encoding}.jsonl"
+    path.write_bytes(("\n".join(_dump(r) for r in (GOOD_1, GOOD_3)) + "\n").encode(encoding))
+    docs = list(iter_jsonl(path, rel=path.name, on_error=_fail))
+    assert [d.id for d in docs] == ["r1", "r3"]
+    assert docs[0].title == "泰州海陵高质量发展" and "预计全年增长6%" in docs[0].text and docs[1].text == "正文。"
+
+
+def test_a_large_file_is_read_line_by_line_in_the_same_order(tmp_path: Path) -> None:
+    """Several MiB, so the UTF-8 check crosses block boundaries inside multi-byte characters."""
+    path = tmp_path / "big.jsonl"
+    n = 6000
+    with open(path, "w", encoding="utf-8") as fh:
+        for i in range(n):
+            fh.write(_dump({"id": f"d{i}", "title": f"报告{i}", "text": f"第{i}篇。" + "全年完成固定资产投资。" * 40}))
+            fh.write("\n")
+    assert path.stat().st_size > 3 * (1 << 20)
+    docs = iter_jsonl(path, rel="big.jsonl", on_error=_fail)
+    first = next(docs)
+    assert first.id == "d0" and "第0篇" in first.text
+    rest = list(docs)
+    assert len(rest) == n - 1 and rest[-1].id == f"d{n - 1}"
