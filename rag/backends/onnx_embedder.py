@@ -191,6 +191,7 @@ class OnnxEmbedder:
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
+        self.model_file = onnx_file  # the exported (and quantised) model this embedder runs
         self._session: Any = ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._tokenizer: Any = Tokenizer.from_file(str(path / "tokenizer.json"))
