@@ -86,6 +86,7 @@ _SPECIFIC_POS = ("nr", "nrt", "nrfg", "ns", "nt", "nz")
 _COMMON_FREQ = 500  # jieba dictionary count above which a tagged "name" is an ordinary word (新建, 力争, 中国)
 _ADMIN_SUFFIX = re.compile(r"(?:特别行政区|自治区|自治州|示范区|新区|市|区|县|省|镇|乡|村|州)$")
 _NUMBER_TERM = re.compile(r"(\d+(?:\.\d+)?)[年月日号]?")
+_HAN = re.compile(r"[\u4e00-\u9fff]+")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -98,9 +99,6 @@ def _bare_number(number: str) -> re.Pattern[str]:
 def _sentences(text: str) -> tuple[tuple[int, int], ...]:
     """``split_sentences`` of a chunk, cached: re-ranking and the answer backend both read the same chunks."""
     return tuple(split_sentences(text))
-
-
-_HAN = re.compile(r"[\u4e00-\u9fff]+")
 
 
 @dataclass(frozen=True, slots=True)

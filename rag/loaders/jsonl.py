@@ -94,9 +94,8 @@ def _streamable_utf8(fh: IO[bytes], *, name: str) -> bool:
 def _utf8_lines(fh: IO[bytes]) -> Iterator[str]:
     with fh:
         for n, raw in enumerate(fh):
-            line = raw.decode(
-                "utf-8", errors="replace"
-            )  # checked as UTF-8 already; a file changed since stays readable
+            # checked as UTF-8 already: "replace" only matters for a file rewritten since, which stays readable
+            line = raw.decode("utf-8", errors="replace")
             yield line.removeprefix("\ufeff") if n == 0 else line
 
 
