@@ -8,7 +8,6 @@ from __future__ import annotations
 import codecs
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -20,21 +19,6 @@ from rag.types import Document
 _OPTIONAL_FIELDS = ("title", "source", "date", "publisher")
 _SNIFF_BYTES = 64 * 1024
 _BLOCK_BYTES = 1 << 20
-
-
-@dataclass(slots=True)
-class JsonlResult:
-    """Documents of the good lines and one IngestError (naming file and line number) per bad line."""
-
-    documents: list[Document] = field(default_factory=list)
-    errors: list[IngestError] = field(default_factory=list)
-
-
-def read_jsonl(path: Path, *, rel: str) -> JsonlResult:
-    """All of :func:`iter_jsonl` at once: the documents and the errors of the bad lines."""
-    result = JsonlResult()
-    result.documents.extend(iter_jsonl(path, rel=rel, on_error=result.errors.append))
-    return result
 
 
 def iter_jsonl(path: Path, *, rel: str, on_error: Callable[[IngestError], None]) -> Iterator[Document]:

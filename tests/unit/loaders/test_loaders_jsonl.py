@@ -10,7 +10,7 @@ import pytest
 
 from rag.errors import IngestError
 from rag.loaders import SourceFile, load_source
-from rag.loaders.jsonl import iter_jsonl, read_jsonl
+from rag.loaders.jsonl import iter_jsonl
 
 GOOD_1 = {"id": "r1", "title": "泰州海陵高质量发展", "text": "来源:泰州日报 日期: 2021-09-09\n预计全年增长6%。"}
 GOOD_2 = {"id": 42, "title": "", "text": "恒口示范区工作综述\n\n全年完成投资45亿元。", "source": "https://example.cn/a"}
@@ -67,11 +67,12 @@ def test_record_fields_and_derived_metadata(tmp_path: Path) -> None:
 def test_each_kind_of_bad_line_names_file_and_line(tmp_path: Path, line: str, message: str) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_text(_dump(GOOD_1) + "\n" + line + "\n", encoding="utf-8")
-    result = read_jsonl(path, rel="bad.jsonl")
-    assert [d.id for d in result.documents] == ["r1"]
-    assert len(result.errors) == 1
-    assert str(result.errors[0]).startswith(f"{path} line 2: ")
-    assert message in str(result.errors[0])
+    errors: list[IngestError] = []
+    documents = list(iter_jsonl(path, rel="bad.jsonl", on_error=errors.append))
+    assert [d.id for d in documents] == ["r1"]
+    assert len(errors) == 1
+    assert str(errors[0]).startswith(f"{path} line 2: ")
+    assert message in str(errors[0])
 
 
 def test_bad_lines_are_logged_without_a_callback(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -93,14 +94,14 @@ def test_empty_jsonl_file_raises(tmp_path: Path) -> None:
     path = tmp_path / "none.jsonl"
     path.write_bytes(b"")
     with pytest.raises(IngestError, match=r"none\.jsonl: file is empty"):
-        read_jsonl(path, rel="none.jsonl")
+        iter_jsonl(path, rel="none.jsonl", on_error=_fail)
 
 
 def test_whitespace_only_jsonl_file_raises(tmp_path: Path) -> None:
     path = tmp_path / "blank.jsonl"
     path.write_bytes(b"\xef\xbb\xbf \n\n\t\n")
     with pytest.raises(IngestError, match=r"blank\.jsonl: file is empty"):
-        read_jsonl(path, rel="blank.jsonl")
+        iter_jsonl(path, rel="blank.jsonl", on_error=_fail)
 
 
 def test_a_binary_file_fails_before_any_record_is_read(tmp_path: Path) -> None:
