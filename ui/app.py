@@ -183,7 +183,9 @@ def build_ui(
         if not service.check_key(settings, key):
             return render.error_html(t["bad_key"], t), *documents_view()
         try:
-            results = service.upload_files(holder, [Path(f) for f in files])
+            results = service.upload_files(
+                holder, [Path(f) for f in files], upload_dir=Path(gr.utils.get_upload_folder())
+            )
         except RAGError as exc:
             return render.error_html(str(exc), t), *documents_view()
         lines = []
@@ -367,15 +369,15 @@ def mount_ui(app: FastAPI, *, holder: PipelineHolder | None = None, path: str = 
         "max_file_size": f"{settings.api.max_upload_mb:g}mb",
     }
     # The more specific path first: a mount at /ui would otherwise take /ui/en.
-    gr.mount_gradio_app(
-        app,
-        build_ui(live, store=store, lang=other, other_lang_href=f"{path}/"),
-        path=f"{path}/{other}",
-        **common,
-    )
-    gr.mount_gradio_app(
-        app, build_ui(live, store=store, lang=lang, other_lang_href=f"{path}/{other}/"), path=path, **common
-    )
+    for blocks, at in (
+        (build_ui(live, store=store, lang=other, other_lang_href=f"{path}/"), f"{path}/{other}"),
+        (build_ui(live, store=store, lang=lang, other_lang_href=f"{path}/{other}/"), path),
+    ):
+        # A mounted app never "launches", and Gradio checks that an input file was uploaded by a browser (not
+        # a server path named in the request) only once launched: without this, any server file could be
+        # handed to the upload handler and copied into Gradio's cache.
+        blocks.has_launched = True
+        gr.mount_gradio_app(app, blocks, path=at, **common)
     if not any(getattr(r, "path", None) == "/" for r in app.router.routes):
 
         def to_ui() -> RedirectResponse:

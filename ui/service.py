@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from rag.api import documents
@@ -120,54 +120,38 @@ class FileResult:
     ok: bool
     message: str
     documents: tuple[dict[str, Any], ...] = ()
+    replaced: bool = False
 
 
-def upload_files(holder: PipelineHolder, paths: Sequence[Path], names: Sequence[str] | None = None) -> list[FileResult]:
-    """Add files to the corpus and the live index in one incremental build; a result per file."""
+def upload_files(
+    holder: PipelineHolder, paths: Sequence[Path], names: Sequence[str] | None = None, *, upload_dir: Path
+) -> list[FileResult]:
+    """Add files the browser uploaded to the corpus and the live index in one incremental build; a result per
+    file. Only files under ``upload_dir`` (where the UI framework keeps what browsers sent) are read: a path
+    that names any other server file is refused, never copied."""
     settings = holder.settings
     names = list(names) if names is not None else [Path(p).name for p in paths]
-    limit_mb = settings.api.max_upload_mb
+    root = upload_dir.resolve()
     results: dict[int, FileResult] = {}
-    accepted: list[tuple[int, Path, str, str]] = []  # (position, path, client name, corpus name)
+    accepted: list[tuple[int, Path, str]] = []
     for i, (path, name) in enumerate(zip(paths, names, strict=True)):
-        try:
-            safe = documents.safe_name(name)
-        except RAGError as exc:
-            results[i] = FileResult(name, False, str(exc))
+        real = Path(path).resolve()
+        if not real.is_relative_to(root) or not real.is_file():
+            results[i] = FileResult(name, False, "not a file uploaded by this browser")
             continue
-        if Path(path).stat().st_size > limit_mb * 1024 * 1024:
-            results[i] = FileResult(name, False, f"larger than the {limit_mb:g} MB limit (RAG_API__MAX_UPLOAD_MB)")
-            continue
-        accepted.append((i, Path(path), name, safe))
-    failure: str | None = None
+        accepted.append((i, real, name))
     if accepted:
         with ExitStack() as stack:
-            uploads = [documents.Upload(safe, stack.enter_context(open(p, "rb"))) for _, p, _, safe in accepted]
-            try:
-                holder.write(lambda p: documents.add_documents(settings, p, uploads))
-            except RAGError as exc:
-                failure = str(exc)
-        pipeline = holder.current()
+            uploads = [documents.Upload(name, stack.enter_context(open(p, "rb"))) for _, p, name in accepted]
+            (outcomes, _), pipeline = holder.write(lambda p: documents.add_documents(settings, p, uploads))
         sources = pipeline.index.manifest.get("sources", {})
-        folder = Path(settings.index.corpus[0]).resolve().name
-        for i, _, name, safe in accepted:
-            entry = sources.get(f"{folder}/{safe}")
-            if entry and entry.get("documents"):
-                docs = tuple(documents.summary(pipeline, d) for d in entry["documents"])
-                results[i] = FileResult(name, True, "", docs)
+        for (i, _, name), outcome in zip(accepted, outcomes, strict=True):
+            if outcome.ok and outcome.source in sources:
+                docs = tuple(documents.summary(pipeline, d) for d in sources[outcome.source]["documents"])
+                results[i] = FileResult(name, True, "", docs, replaced=outcome.status == "replaced")
             else:
-                results[i] = FileResult(name, False, _failure_for(safe, failure))
+                results[i] = FileResult(name, False, outcome.reason or "not indexed")
     return [results[i] for i in sorted(results)]
-
-
-def _failure_for(name: str, failure: str | None) -> str:
-    """The part of an ingest error about file ``name`` (errors name each file as ``name: why``)."""
-    if not failure:
-        return "not indexed"
-    for part in failure.split("; "):
-        if PurePosixPath(part.split(": ", 1)[0]).name == name:
-            return part.split(": ", 1)[-1]
-    return failure
 
 
 def delete_document(holder: PipelineHolder, doc_id: str) -> str:

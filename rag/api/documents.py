@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from rag.api.errors import ConflictError, DocumentNotFoundError, FileTooLargeError, UnsupportedFileError
-from rag.errors import IngestError
+from rag.errors import IngestError, RAGError
 from rag.indexing import BuildReport, build_index
-from rag.loaders import SUPPORTED_SUFFIXES
+from rag.loaders import SUPPORTED_SUFFIXES, SourceFile, load_source
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 
@@ -107,40 +108,140 @@ def report_dict(report: BuildReport) -> dict[str, Any]:
     }
 
 
-def add_documents(settings: Settings, pipeline: Pipeline, uploads: Sequence[Upload]) -> tuple[list[str], BuildReport]:
-    """Save ``uploads`` into the first corpus folder and rebuild; returns their sources (``rel``) and the report."""
+@dataclass(frozen=True, slots=True)
+class FileOutcome:
+    """What became of one uploaded file: ``added``, ``replaced`` (a corpus file of that name existed and now
+    holds the new content) or ``failed`` (with the reason; the corpus and the index are as they were)."""
+
+    name: str
+    status: Literal["added", "replaced", "failed"]
+    source: str | None = None  # the corpus-relative source ("corpus/x.txt") when saved
+    reason: str = ""
+    error: RAGError | None = None  # what failed, for an edge that maps a lone failure to its status
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed"
+
+
+@dataclass(slots=True)
+class _Staged:
+    position: int
+    name: str  # the client's file name
+    tmp: Path
+    final: Path
+    rel: str
+    backup: Path | None = None  # a second link to the file this upload replaces, until the build succeeded
+
+
+def outcome_dict(outcome: FileOutcome) -> dict[str, Any]:
+    return {"name": outcome.name, "status": outcome.status, "source": outcome.source, "reason": outcome.reason}
+
+
+def nothing_added(outcomes: Sequence[FileOutcome]) -> RAGError:
+    """The error for an upload none of whose files could be added: a lone file's own (so its status is
+    415, 413 or 422), else an IngestError naming each file."""
+    if len(outcomes) == 1 and outcomes[0].error is not None:
+        return outcomes[0].error
+    return IngestError("no file was added: " + "; ".join(f"{o.name}: {o.reason}" for o in outcomes))
+
+
+def add_documents(
+    settings: Settings, pipeline: Pipeline, uploads: Sequence[Upload]
+) -> tuple[list[FileOutcome], BuildReport | None]:
+    """Save ``uploads`` into the first corpus folder and rebuild; one outcome per upload, in order.
+
+    Each file is written under a hidden temporary name and loaded there first; only files that load are
+    moved into place. A file that replaces one of the same name keeps the old one linked aside until the
+    build succeeded, so a failed upload or a failed build leaves the corpus (and so the index) as it was.
+    No build (``None``) when no file could be added.
+    """
     if not uploads:
         raise UnsupportedFileError("no file uploaded: send one or more `files` parts (multipart/form-data)")
     roots = _corpus_roots(settings, pipeline)
     folder = roots[0]
     if folder.exists() and not folder.is_dir():
-        raise ConflictError(f"the first corpus path {folder} is a file; uploads need a corpus folder")
+        raise ConflictError(f"the first corpus folder {folder.name!r} is a file; uploads need a corpus folder")
     folder.mkdir(parents=True, exist_ok=True)
-    names = [safe_name(u.filename) for u in uploads]
     limit = int(settings.api.max_upload_mb * 1024 * 1024)
-    staged: list[tuple[Path, Path]] = []
+    outcomes: dict[int, FileOutcome] = {}
+    staged: list[_Staged] = []
     try:
-        for upload, name in zip(uploads, names, strict=True):
-            # Hidden while written, so a `rag index build` running beside never reads half a file.
-            tmp = folder / f".upload-{secrets.token_hex(4)}-{name}"
-            staged.append((tmp, folder / name))
-            _copy_limited(upload, tmp, limit)
+        for i, upload in enumerate(uploads):
+            try:
+                staged.append(_stage(upload, i, folder, limit, taken={s.final.name for s in staged}))
+            except (UnsupportedFileError, FileTooLargeError, IngestError) as exc:
+                outcomes[i] = FileOutcome(upload.filename, "failed", reason=str(exc), error=exc)
+        if not staged:
+            return [outcomes[i] for i in sorted(outcomes)], None
+        for s in staged:
+            _publish(s)
+        try:
+            report = _rebuild(settings, pipeline, roots)
+        except BaseException:
+            for s in staged:
+                _withdraw(s)
+            raise
+        failed = dict(report.failed)
+        for s in staged:
+            if s.rel in failed:  # loaded when staged, yet not indexed: put back what was there
+                _withdraw(s)
+                outcomes[s.position] = FileOutcome(s.name, "failed", reason=failed[s.rel])
+                continue
+            outcomes[s.position] = FileOutcome(s.name, "replaced" if s.backup else "added", source=s.rel)
+            if s.backup is not None:
+                s.backup.unlink(missing_ok=True)
+        return [outcomes[i] for i in sorted(outcomes)], report
+    finally:
+        for s in staged:
+            s.tmp.unlink(missing_ok=True)
+
+
+def _stage(upload: Upload, position: int, folder: Path, limit: int, *, taken: set[str]) -> _Staged:
+    """Copy one upload to a hidden name in ``folder`` (a `rag index build` beside never reads half a file) and
+    check that it loads; raises the reason it cannot be added."""
+    name = safe_name(upload.filename)
+    if name in taken:
+        raise UnsupportedFileError(f"{upload.filename!r}: another file of this upload has the same name")
+    final = folder / name
+    if final.resolve().parent != folder.resolve():  # cannot happen with safe_name; checked anyway
+        raise UnsupportedFileError(f"{name!r} would leave the corpus folder")
+    tmp = folder / f".upload-{secrets.token_hex(4)}-{name}"
+    try:
+        _copy_limited(upload, tmp, limit)
+        rel = f"{folder.resolve().name}/{name}"
+        bad: list[IngestError] = []
+        try:
+            loaded = sum(1 for _ in load_source(SourceFile(tmp, folder, rel), on_error=bad.append))
+        except IngestError as exc:
+            raise IngestError(str(exc).replace(str(tmp), name)) from exc
+        if not loaded:
+            why = str(bad[0]).replace(str(tmp), name) if bad else f"{name}: no documents in the file"
+            raise IngestError(why)
     except BaseException:
-        for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
-    for tmp, final in staged:
-        if final.resolve().parent != folder.resolve():  # cannot happen with safe_name; checked anyway
-            raise UnsupportedFileError(f"{final.name!r} would leave the corpus folder")
-        os.replace(tmp, final)
-    rels = [f"{folder.resolve().name}/{name}" for name in names]
-    report = _rebuild(settings, pipeline, roots)
-    failed = [(src, why) for src, why in report.failed if src in rels]
-    if failed:
-        for src, _ in failed:
-            (folder / PurePosixPath(src).name).unlink(missing_ok=True)
-        raise IngestError("; ".join(f"{PurePosixPath(src).name}: {why}" for src, why in failed))
-    return rels, report
+    return _Staged(position, upload.filename, tmp, final, rel)
+
+
+def _publish(s: _Staged) -> None:
+    """Move a staged file into place, first linking any file it replaces aside (hidden) so it can come back."""
+    if s.final.exists():
+        s.backup = s.final.with_name(f".replaced-{secrets.token_hex(4)}-{s.final.name}")
+        try:
+            os.link(s.final, s.backup)
+        except OSError:  # a file system without hard links
+            shutil.copy2(s.final, s.backup)
+    os.replace(s.tmp, s.final)
+
+
+def _withdraw(s: _Staged) -> None:
+    """Undo ``_publish``: the replaced file comes back; a new file goes (only files this upload created)."""
+    if s.backup is not None:
+        os.replace(s.backup, s.final)
+        s.backup = None
+    else:
+        s.final.unlink(missing_ok=True)
 
 
 def _copy_limited(upload: Upload, dest: Path, limit: int) -> None:

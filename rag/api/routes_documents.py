@@ -32,14 +32,22 @@ async def get_document(doc_id: str, pipeline: PipelineDep) -> dict[str, Any]:
 async def upload(
     files: Annotated[list[UploadFile], File(description="Files (.txt .md .html .pdf .docx .jsonl)")], live: LiveDep
 ) -> dict[str, Any]:
-    """Save the files into the corpus folder, update the index incrementally and serve it (no restart)."""
+    """Save the files into the corpus folder, update the index incrementally and serve it (no restart).
+
+    One result per file: a file that cannot be added is reported and leaves the corpus as it was; when none
+    can be added the request fails with that file's status (415, 413, 422)."""
     uploads = [documents.Upload(f.filename or "", f.file) for f in files]
-    (rels, report), pipeline = await run_in_threadpool(
+    (outcomes, report), pipeline = await run_in_threadpool(
         live.write, lambda p: documents.add_documents(live.settings, p, uploads)
     )
-    ids = [d for rel in rels for d in pipeline.index.manifest["sources"][rel]["documents"]]
-    docs = [documents.summary(pipeline, doc_id) for doc_id in ids]
-    return {"build": report.build_id, "documents": docs, "index": documents.report_dict(report)}
+    if report is None:
+        raise documents.nothing_added(outcomes)
+    sources = pipeline.index.manifest["sources"]
+    results = [
+        {**documents.outcome_dict(o), "documents": sources[o.source]["documents"] if o.source else []} for o in outcomes
+    ]
+    docs = [documents.summary(pipeline, doc_id) for r in results for doc_id in r["documents"]]
+    return {"build": report.build_id, "documents": docs, "files": results, "index": documents.report_dict(report)}
 
 
 @router.delete("/{doc_id}", response_model=IndexChange, dependencies=[KeyDep], summary="Remove a document's file")

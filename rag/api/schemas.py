@@ -221,10 +221,24 @@ class DocumentDetail(DocumentSummary):
     text: str = Field(description="The cleaned text; citations' start/end index into it.")
 
 
+class UploadedFile(BaseModel):
+    """What became of one uploaded file."""
+
+    name: str = Field(description="The file name as sent.")
+    status: Literal["added", "replaced", "failed"] = Field(
+        description="`replaced`: a corpus file of that name held other content before; `failed`: not added, "
+        "and the corpus and the index are as they were."
+    )
+    source: str | None = Field(None, description="Where it was saved, relative to the corpus folder's parent.")
+    documents: list[str] = Field(default_factory=list, description="Ids of the documents it became.")
+    reason: str = Field("", description="Why it failed.")
+
+
 class IndexChange(BaseModel):
     """What an upload or a delete did to the index."""
 
     build: str
     documents: list[DocumentSummary] = Field(description="The documents uploaded (empty for a delete).")
+    files: list[UploadedFile] = Field(default_factory=list, description="One result per uploaded file, in order.")
     deleted: list[str] = Field(default_factory=list, description="Ids of the documents removed.")
     index: dict[str, Any] = Field(description="Counts of the new build: documents, chunks, added, removed, …")
