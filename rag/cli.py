@@ -148,20 +148,24 @@ def _print_answer(answer: dict[str, Any]) -> None:
         out.print(f"  ({answer['reason']})", highlight=False, markup=False)
 
 
-def _read_batch(path: Path) -> list[dict[str, Any]]:
-    items = []
-    with open(path, encoding="utf-8") as fh:
+def _read_batch(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], list[tuple[int, str]]]:
+    """The batch's questions as (line number, record), and the lines that are not one (line number, why)."""
+    items: list[tuple[int, dict[str, Any]]] = []
+    bad: list[tuple[int, str]] = []
+    with open(path, encoding="utf-8", errors="replace") as fh:
         for n, line in enumerate(fh, 1):
             if not line.strip():
                 continue
             try:
                 item = json.loads(line)
-                if not isinstance(item, dict) or not isinstance(item.get("question"), str):
-                    raise ValueError('each line needs a "question" string')
             except ValueError as exc:
-                raise ConfigError(f"{path} line {n}: {exc}") from exc
-            items.append(item)
-    return items
+                bad.append((n, f"not JSON ({exc})"))
+                continue
+            if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+                bad.append((n, 'each line needs a "question" string'))
+                continue
+            items.append((n, item))
+    return items, bad
 
 
 @app.command("ask")
@@ -180,21 +184,15 @@ def ask_cmd(
 
     if (input_file is None) != (output_file is None):
         raise ConfigError("batch mode needs both --input FILE and --output FILE")
-    items = _read_batch(input_file) if input_file else []
+    if input_file and not input_file.is_file():
+        raise ConfigError(f"--input {input_file}: no such file")
     if question is not None:
         validate_question(question)  # before the model loads: a bad question fails fast
     pipeline = build_pipeline(_settings(index))
     if input_file and output_file:
-        with open(output_file, "w", encoding="utf-8") as fh:
-            for n, item in enumerate(items, 1):
-                found = pipeline.search(item["question"], top_k=top_k)  # retrieved once, answered from
-                answer = pipeline.ask(item["question"], backend=backend, found=found).to_dict()
-                answer["id"] = item.get("id", str(n))
-                answer["retrieved"] = [
-                    {"doc_id": h.chunk.doc_id, "chunk_id": h.chunk.id, "score": round(h.score, 6)} for h in found.hits
-                ]
-                fh.write(json.dumps(answer, ensure_ascii=False) + "\n")
-        err.print(f"{len(items)} answers written to {output_file}")
+        failed = _ask_batch(pipeline, input_file, output_file, top_k=top_k, backend=backend)
+        if failed:
+            raise typer.Exit(2)
         return
     if question is not None:
         answer = pipeline.ask(question, top_k=top_k, backend=backend).to_dict()
@@ -214,6 +212,40 @@ def ask_cmd(
             err.print(f"[red]error:[/red] {exc}", highlight=False)
 
 
+def _ask_batch(pipeline: Any, input_file: Path, output_file: Path, *, top_k: int | None, backend: str | None) -> int:
+    """Answer each line of ``input_file`` into ``output_file``; a line that cannot be answered (not JSON, no
+    question, an empty or too long question) gets an error record and the batch goes on. Returns how many
+    lines failed."""
+    from rag.errors import RAGError
+
+    items, bad = _read_batch(input_file)
+    records: list[tuple[int, dict[str, Any]]] = [
+        (n, {"id": str(n), "line": n, "error": why}) for n, why in bad
+    ]
+    for n, item in items:
+        key = item.get("id", str(n))
+        try:
+            found = pipeline.search(item["question"], top_k=top_k)  # retrieved once, answered from
+            answer = pipeline.ask(item["question"], backend=backend, found=found).to_dict()
+        except RAGError as exc:
+            records.append((n, {"id": key, "line": n, "question": item["question"], "error": str(exc)}))
+            continue
+        answer["id"] = key
+        answer["retrieved"] = [
+            {"doc_id": h.chunk.doc_id, "chunk_id": h.chunk.id, "score": round(h.score, 6)} for h in found.hits
+        ]
+        records.append((n, answer))
+    records.sort(key=lambda r: r[0])
+    with open(output_file, "w", encoding="utf-8") as fh:
+        for _, record in records:
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+    failed = [(n, r["error"]) for n, r in records if "error" in r]
+    for n, why in failed:
+        err.print(f"[yellow]{input_file} line {n}:[/yellow] {why}", highlight=False)
+    err.print(f"{len(records) - len(failed)} answers, {len(failed)} failed lines written to {output_file}")
+    return len(failed)
+
+
 @app.command("eval")
 def eval_cmd(
     dataset: Annotated[
@@ -223,11 +255,16 @@ def eval_cmd(
     limit: Annotated[int, typer.Option("--limit", min=0, help="Ask only the first N questions (0: all).")] = 0,
     answers: Annotated[bool, typer.Option("--answers/--no-answers", help="Also score the answers.")] = True,
     json_file: Annotated[Path | None, typer.Option("--json", help="Write the figures to this file.")] = None,
+    details: Annotated[bool, typer.Option("--details", help="Add each question's answer to --json.")] = False,
+    bench_root: Annotated[
+        Path, typer.Option("--bench-root", help="Where a questions-only .jsonl finds its `dataset` passages.")
+    ] = Path("../shared/bench"),
 ) -> None:
-    """Score retrieval (hit@k, MRR@10, CMRC chunk-level) and answers (EM/F1, containment) on a bench set."""
+    """Score retrieval (hit@k, MRR@10, CMRC chunk-level) and answers (short answer right / wrong, wrong but
+    grounded, containment, refusals, EM/F1) on a bench set, a TSV of questions or a questions-only JSONL."""
     import tempfile
 
-    from rag.evaluation import cached_document_text, evaluate, load_questions
+    from rag.evaluation import bench_corpus, cached_document_text, evaluate, load_questions
     from rag.factories import create_embedder
     from rag.indexing import build_index
     from rag.pipeline import build_pipeline
@@ -235,15 +272,22 @@ def eval_cmd(
     if not dataset.exists():
         raise ConfigError(f"dataset {dataset} not found; the bench data lives in ../shared/bench")
     settings = _settings(index)
-    questions = load_questions(dataset)[: limit or None]
+    bad: list[str] = []
+    questions = load_questions(dataset, errors=bad)[: limit or None]
+    for why in bad:
+        err.print(f"[yellow]{dataset} {why}[/yellow] (skipped)", highlight=False)
+    if dataset.is_dir():
+        corpus = [dataset / "passages.jsonl"]
+    elif dataset.suffix == ".jsonl":
+        corpus = bench_corpus(dataset, bench_root)
+    else:
+        corpus = []
     embedder = create_embedder(settings.embedder)  # loaded once, for the temporary index and the questions
     with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
-        if index is None and dataset.is_dir():
-            err.print(f"indexing {dataset / 'passages.jsonl'} into a temporary index")
+        if index is None and corpus:
+            err.print(f"indexing {', '.join(map(str, corpus))} into a temporary index")
             settings.index.dir = Path(tmp)
-            build_index(
-                settings, corpus=[dataset / "passages.jsonl"], embedder=embedder, on_event=lambda m: err.print(m)
-            )
+            build_index(settings, corpus=corpus, embedder=embedder, on_event=lambda m: err.print(m))
         pipeline = build_pipeline(settings, embedder=embedder)
         report = evaluate(
             questions,
@@ -252,11 +296,14 @@ def eval_cmd(
             # The answer reads the first top_k of the ten passages retrieved for the figures (the same ranking).
             ask=(lambda q, r: pipeline.ask(q, found=r.first(settings.retrieval.top_k)).to_dict()) if answers else None,
             progress=True,
+            details=details,
         )
         pipeline.close()
+    if bad:
+        report["unreadable_lines"] = bad
     report["dataset"] = str(dataset)
     report["settings"] = {"retrieval": settings.retrieval.model_dump(), "chunking": settings.chunking.model_dump()}
-    _print_json(report)
+    _print_json({k: v for k, v in report.items() if k != "per_question"})
     if json_file:
         json_file.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
 

@@ -86,6 +86,14 @@ def rewrite_followup(question: str, previous: str) -> str | None:
     rewritten, rest = _replace_slot(_PLACE_RE, rest, rewritten)
     if not rest:
         return rewritten if rewritten != previous else None
+    if rest in rewritten and rewritten != previous:
+        return rewritten  # "农村居民" after "城镇居民…": the place slot took "农村", "居民" is already there
+    if not _ANY_QUESTION_WORD_RE.search(rest):
+        # "那农村居民呢？" after "城镇居民人均可支配收入增长多少？": the fragment stands in for one part of the
+        # previous question (the measured quantity stays), found by a shared affix or a known contrast.
+        swapped = _swap_counterpart(rest, rewritten)
+        if swapped is not None:
+            return swapped
     # A new subject: carry the previous question's place and year over, ask with its question word.
     context = [m.group() for m in (place, _YEAR_RE.search(previous)) if m and m.group() not in fragment]
     asked = "" if _ANY_QUESTION_WORD_RE.search(fragment) else _question_word(previous)
@@ -94,8 +102,67 @@ def rewrite_followup(question: str, previous: str) -> str | None:
 
 
 def _question_word(question: str) -> str:
+    """The previous question's question word with its measure word ("多少人", "几个"): what was asked stays."""
     m = _QUESTION_WORD_RE.search(question)
-    return m.group() if m else ""
+    if not m:
+        return ""
+    unit = re.match(r"(?:万|亿)?(?:个工作日|个百分点|平方米|平方公里|公里|人次|[人名位户家个项所座套辆件元亩吨])", question[m.end() :])
+    return m.group() + (unit.group() if unit else "")
+
+
+# Words that name one of a set of alternatives: a follow-up naming another member swaps it in.
+_CONTRASTS = (
+    ("城镇", "农村", "城市", "乡村", "城区", "城乡"),
+    ("出口", "进口"),
+    ("开工", "竣工", "签约", "新签约", "在建", "投产", "完工", "开建"),
+    ("国家级", "省级", "市级", "县级", "区级", "镇级", "乡级", "村级"),
+    ("第一产业", "第二产业", "第三产业", "一产", "二产", "三产"),
+    ("上半年", "下半年", "一季度", "二季度", "三季度", "四季度", "全年"),
+    ("小学", "初中", "高中", "中学", "大学", "幼儿园"),
+    ("男性", "女性", "男", "女"),
+    ("低保", "医保", "养老保险", "特困"),
+)
+_HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
+_FRAGMENT_FIGURE_RE = re.compile(r"(\d+(?:\.\d+)?)([\u4e00-\u9fff%]{1,6}?)(?:的)?")
+
+
+def _swap_counterpart(fragment: str, previous: str) -> str | None:
+    """``previous`` with the words ``fragment`` stands in for replaced by it, or None when none is found: a
+    run of the same length sharing a prefix or suffix ("城镇居民" for "农村居民", "市级" for "县级"), else a
+    member of the same contrast set ("城镇" for "农村")."""
+    figure = _FRAGMENT_FIGURE_RE.fullmatch(fragment)
+    if figure:  # "10亿元以上" for "5亿元以上": the same measure, another figure
+        tail = figure.group(2)
+        old_figure = re.search(rf"(?<![\d.])\d+(?:\.\d+)?{re.escape(tail)}", previous) if tail else None
+        return previous.replace(old_figure.group(), fragment, 1) if old_figure else None
+    if not _HAN_RUN.fullmatch(fragment):
+        return None
+    n = len(fragment)
+    best: tuple[int, int, int] | None = None  # (shared length, -start, start)
+    for run in _HAN_RUN.finditer(previous):
+        for i in range(run.start(), run.end() - n + 1):
+            old = previous[i : i + n]
+            if old == fragment:
+                return None  # the previous question already names it: nothing to swap
+            shared = max(_common_prefix(old, fragment), _common_prefix(old[::-1], fragment[::-1]))
+            if 0 < shared < n and 2 * shared >= n and (best is None or shared > best[0]):
+                best = (shared, -i, i)
+    if best is not None:
+        i = best[2]
+        return previous[:i] + fragment + previous[i + n :]
+    for group in _CONTRASTS:
+        new = next((w for w in sorted(group, key=len, reverse=True) if w in fragment), None)
+        old_word = next((w for w in sorted(group, key=len, reverse=True) if w in previous and w != new), None)
+        if new and old_word and new not in previous:
+            return previous.replace(old_word, fragment, 1)
+    return None
+
+
+def _common_prefix(a: str, b: str) -> int:
+    k = 0
+    while k < min(len(a), len(b)) and a[k] == b[k]:
+        k += 1
+    return k
 
 
 def standalone_question(question: str, history: Sequence[Message]) -> str | None:

@@ -185,6 +185,8 @@ class Pipeline:
         grounded = draft.grounded and bool(citations)
         if draft.reason:
             extra = {"reason": draft.reason, **extra}
+        if draft.no_figure and grounded:
+            extra["no_figure"] = True  # quoted as evidence, but it states no figure of the asked kind
         extra["unsupported_figures"] = [f.to_dict() for f in unsupported_figures(text, [c.text for c in citations])]
         return Answer(
             question=question,

@@ -65,6 +65,24 @@ _QUESTION_WORDS = frozenset(
     "哪家 哪位 哪支 哪部 哪种 哪项 具体 分别 一共 共 总共 大约 约 数量 请问 "
     "是 叫 叫做 称为 哪两个 哪两 两个 一个 什么样 情况".split()
 )
+# Words of questions that reports write otherwise: a match of any counts as the word itself.
+_SYNONYMS: tuple[tuple[str, ...], ...] = (
+    ("增速", "增幅", "增长率", "增长"),
+    ("比重", "占比", "所占比例", "占"),
+    ("规上", "规模以上"),
+    ("固投", "固定资产投资"),
+    ("gdp", "地区生产总值", "生产总值"),
+    ("人数", "人"),
+)
+_ALTS = {w: tuple(x for x in group if x != w) for group in _SYNONYMS for w in group[:-1]}
+# The place a question starts with ("凤岭县2021年…", "2021年青溪区…"): with the years, the question's subject.
+_LEADING_PLACE_RE = re.compile(
+    r"^(?:(?:19|20)\d{2}年|去年|今年|全年)?(?P<place>[\u4e00-\u9fff]{1,10}?"
+    r"(?:特别行政区|自治区|自治州|自治县|示范区|经开区|开发区|高新区|新区|省|市|区|县|州|旗|镇|乡))"
+)
+_YEAR_TERM = re.compile(r"(?:19|20)\d{2}年?")
+# "几个", "几所", "多少钱": the question word with its measure word, not a word to look for in the evidence.
+_ASKING_TOKEN = re.compile(r"^(?:几(?!乎)|多少)")
 _DATE_RE = re.compile(
     r"\d{4}\s?年(?:\s?\d{1,2}\s?月(?:\s?\d{1,2}\s?[日号])?)?|\d{1,2}\s?月\s?\d{1,2}\s?[日号](?:\s?\d{1,2}\s?[时点])?"
     r"|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}\s?月(?:份|上旬|中旬|下旬)?|[〇零一二三四五六七八九]{4}年"
@@ -109,12 +127,14 @@ class Term:
     parts: tuple[str, ...]
     specific: bool  # a year/number or a proper name: its absence from the evidence is a strong negative
     category: bool = False  # names the kind of thing asked for ("哪部电影", "哪家公司"): evidence may leave it out
+    subject: bool = False  # the year or the place the question starts with: a passage states it once for all
+    alts: tuple[str, ...] = ()  # words reports use for the same thing ("增速" → "增长", "规上" → "规模以上")
 
     def match(self, text: str) -> float:
         """1 when the word occurs in ``text``; partial credit for its parts; 0 otherwise. A specific word
         only counts whole, or as its stem ("衡水市" → "衡水", "2015年" → "2015") where that stem stands as a
         word of its own, so "陕西安康" does not match "西安市" nor "20150" "2015年"."""
-        if self.text in text:
+        if self.text in text or any(a in text for a in self.alts):
             return 1.0
         if self.specific:
             number = _NUMBER_TERM.fullmatch(self.text)
@@ -178,7 +198,11 @@ def analyse_question(question: str) -> QuestionAnalysis:
     m = re.search(r"(?:多少|几)([^\s，。？?！!、,的]{1,3})", question)
     if m and kind is AnswerKind.FIGURE:
         unit = m.group(1)
-    tokens = [t for t in dict.fromkeys(tokenize(question)) if t not in _QUESTION_WORDS and t != unit]
+    tokens = [
+        t
+        for t in dict.fromkeys(tokenize(question))
+        if t not in _QUESTION_WORDS and t != unit and not _ASKING_TOKEN.match(t)
+    ]
     if unit:
         tokens = [t for t in tokens if not unit.startswith(t)]
     proper = {w.lower() for w, flag in _posseg(question, hmm=True) if _is_name(w, flag)}
@@ -186,12 +210,16 @@ def analyse_question(question: str) -> QuestionAnalysis:
     maximal = [t for t in tokens if not any(t != o and t in o for o in tokens)]
     m = _CATEGORY_RE.search(question.strip())
     category = set(tokenize(m.group(1))) if m else set()
+    lead = _LEADING_PLACE_RE.match(question.strip())
+    place = lead.group("place") if lead else ""
     terms = tuple(
         Term(
             t,
             tuple(p for p in tokens if p != t and p in t),
             t in proper or bool(re.search(r"\d{2,}", t)),
             t in category,
+            bool(_YEAR_TERM.fullmatch(t)) or bool(place and t in place),
+            _ALTS.get(t, ()),
         )
         for t in maximal
     )
@@ -251,10 +279,12 @@ def score_sentences(
     *,
     context_credit: float,
     missing_penalty: float,
+    subject_credit: float = 0.0,
 ) -> list[SentenceSupport]:
     """Every sentence of every hit with its support: the weighted share of the question's words it holds
     (words found only elsewhere in its hit count ``context_credit``), times ``missing_penalty`` for each
-    specific word (year, name) that its hit lacks."""
+    specific word (year, name) that its hit lacks. The question's subject (its year and leading place) found
+    elsewhere in the hit counts ``subject_credit``: a report states them once for all its sentences."""
     total = sum(weights.values()) or 1.0
     out: list[SentenceSupport] = []
     for i, (hit, ev) in enumerate(zip(hits, evidence, strict=True)):
@@ -271,7 +301,8 @@ def score_sentences(
                 m = t.match(sentence)
                 if m > 0:
                     covered.add(t.text)
-                got += weights[t.text] * max(m, context_credit * in_hit[t.text])
+                credit = subject_credit if t.subject else context_credit
+                got += weights[t.text] * max(m, credit * in_hit[t.text])
             support = penalty * got / total
             out.append(SentenceSupport(i, start, end, support, frozenset(covered), support + prior))
     return out

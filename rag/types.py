@@ -92,6 +92,7 @@ class Draft:
     short_answer: str | None = None
     grounded: bool = True
     reason: str | None = None
+    no_figure: bool = False  # a figure was asked for, the evidence names the subject but gives no such figure
 
 
 @dataclass(slots=True)

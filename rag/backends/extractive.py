@@ -18,6 +18,7 @@ from rag.questions import (
     score_sentences,
     term_weights,
 )
+from rag.quantities import MIN_FOCUS, FigureChoice, asked_quantity, best_figure, focus_terms
 from rag.types import Draft, Hit
 
 NOT_FOUND_ZH = "语料中没有找到能回答这个问题的内容。"
@@ -38,14 +39,24 @@ class ExtractiveGenerator:
         min_support: float = 0.65,
         max_sentences: int = 2,
         context_credit: float = 0.3,
+        subject_credit: float = 0.8,
         missing_penalty: float = 0.5,
         second_min_gain: float = 0.15,
+        figure_margin: float = 0.25,
+        figure_floor: float = 0.8,
+        figure_pool: int = 12,
+        figure_weight: float = 0.6,
     ) -> None:
         self.min_support = min_support
         self.max_sentences = max_sentences
         self.context_credit = context_credit
+        self.subject_credit = subject_credit
         self.missing_penalty = missing_penalty
         self.second_min_gain = second_min_gain
+        self.figure_margin = figure_margin  # figure questions: sentences this close to the best support compete
+        self.figure_floor = figure_floor  # … and at least this share of ``min_support``
+        self.figure_pool = figure_pool
+        self.figure_weight = figure_weight  # how much the best clause figure counts against sentence support
 
     def generate(self, question: str, hits: Sequence[Hit]) -> PieceStream[str, None, Draft]:
         """Yield the cited sentence(s) piece by piece; return the short answer and whether it is grounded."""
@@ -55,58 +66,111 @@ class ExtractiveGenerator:
             yield NOT_FOUND_EN if qa.english else NOT_FOUND_ZH
             reason = "no passages were retrieved" if not hits else "the passages do not cover the question"
             return Draft(short_answer=None, grounded=False, reason=reason)
-        short: str | None = None
-        for k, c in enumerate(chosen):
+        sentences, short = chosen
+        for k, c in enumerate(sentences):
             sentence = hits[c.hit_index].chunk.text[c.start : c.end]
-            if k == 0:
-                picked = pick_span(sentence, answer_spans(sentence, qa, question), qa)
-                short = sentence[picked[0][0] : picked[0][1]].strip() if picked else None
-            elif short:
-                break  # the exact span is found: a second sentence would only dilute the answer
             quoted = _REFERENCE_MARK_RE.sub("", sentence).strip()
             yield ("" if k == 0 else " ") + f"{quoted} [{c.hit_index + 1}]"
-        return Draft(short_answer=short or None, grounded=True)
+        no_figure = qa.kind is AnswerKind.FIGURE and not short
+        return Draft(short_answer=short or None, grounded=True, no_figure=no_figure)
 
-    def choose(self, question: str, qa: QuestionAnalysis, hits: Sequence[Hit]) -> list[SentenceSupport] | None:
-        """The best sentence and at most one that adds coverage; None when support is below ``min_support``."""
+    def choose(
+        self, question: str, qa: QuestionAnalysis, hits: Sequence[Hit]
+    ) -> tuple[list[SentenceSupport], str | None] | None:
+        """The evidence sentence(s) to quote and the short answer (an exact span of the first); None when the
+        best support is below ``min_support``. A figure question takes the sentence whose best clause holds
+        a figure of the asked kind for the asked quantity; when none does, it gets no short answer."""
         if not hits or not qa.terms:
             return None
         evidence = evidence_texts(hits)
         weights = term_weights(qa.terms, evidence)
         scored = score_sentences(
-            qa, hits, evidence, weights, context_credit=self.context_credit, missing_penalty=self.missing_penalty
+            qa,
+            hits,
+            evidence,
+            weights,
+            context_credit=self.context_credit,
+            missing_penalty=self.missing_penalty,
+            subject_credit=self.subject_credit,
         )
         cands = [c for c in scored if c.end - c.start >= 4]
         if not cands:
             return None
         cands.sort(key=lambda c: c.score, reverse=True)
-        if qa.kind not in (AnswerKind.OTHER, AnswerKind.LIST):
-            # Among the near-best, prefer a sentence that holds a candidate of the expected kind.
-            top = cands[:8]
-            best_score = top[0].score
-
-            def typed(c: SentenceSupport) -> float:
-                if c.score < best_score - 0.2:
-                    return c.score
-                sentence = hits[c.hit_index].chunk.text[c.start : c.end]
-                picked = pick_span(sentence, answer_spans(sentence, qa, question), qa)
-                if picked is None:
-                    return c.score
-                return c.score + 0.1 + (0.05 if picked[1] >= 3.0 else 0.0)
-
-            cands = sorted(top, key=typed, reverse=True) + cands[8:]
-        first = cands[0]
-        if first.support < self.min_support:
+        if cands[0].support < self.min_support:
             return None
+        short: str | None = None
+        if qa.kind is AnswerKind.FIGURE:
+            cands, short = self._by_figure(question, qa, hits, cands, weights)
+        elif qa.kind not in (AnswerKind.OTHER, AnswerKind.LIST):
+            cands, short = self._by_span(question, qa, hits, cands)
+        first = cands[0]
         chosen = [first]
-        if self.max_sentences >= 2:
+        if self.max_sentences >= 2 and not short:
             total = sum(weights.values()) or 1.0
             for c in cands[1:20]:
                 gain = sum(weights[t] for t in c.covered - first.covered) / total
                 if gain >= self.second_min_gain and c.support >= 0.5 * first.support and not _same(c, first):
                     chosen.append(c)
                     break
-        return chosen[: self.max_sentences]
+        return chosen[: self.max_sentences], short
+
+    def _by_figure(
+        self,
+        question: str,
+        qa: QuestionAnalysis,
+        hits: Sequence[Hit],
+        cands: list[SentenceSupport],
+        weights: dict[str, float],
+    ) -> tuple[list[SentenceSupport], str | None]:
+        """Sentences near the best support re-ordered by their best clause figure; the short answer is that
+        figure when its clause carries the question's focus words (``MIN_FOCUS``)."""
+        asked = asked_quantity(question)
+        focus = focus_terms(qa.terms)
+        floor = max(self.min_support * self.figure_floor, cands[0].support - self.figure_margin)
+        pool = [c for c in cands[: self.figure_pool] if c.support >= floor]
+        best: tuple[float, SentenceSupport, FigureChoice] | None = None
+        for c in pool:
+            sentence = hits[c.hit_index].chunk.text[c.start : c.end]
+            choice = best_figure(sentence, asked, focus, weights, question)
+            if choice is None or choice.focus < MIN_FOCUS:
+                continue
+            rank = c.score + self.figure_weight * choice.score
+            if best is None or rank > best[0]:
+                best = (rank, c, choice)
+        if best is None:
+            return cands, None
+        _, c, choice = best
+        sentence = hits[c.hit_index].chunk.text[c.start : c.end]
+        short = sentence[choice.figure.start : choice.figure.end].strip()
+        return [c] + [x for x in cands if x is not c], short or None
+
+    def _by_span(
+        self, question: str, qa: QuestionAnalysis, hits: Sequence[Hit], cands: list[SentenceSupport]
+    ) -> tuple[list[SentenceSupport], str | None]:
+        """Among the near-best, prefer a sentence that holds a candidate of the expected kind (date, name…)."""
+        top = cands[:8]
+        best_score = top[0].score
+        picks: dict[int, tuple[tuple[int, int], float] | None] = {}
+
+        def typed(c: SentenceSupport) -> float:
+            if c.score < best_score - 0.2:
+                return c.score
+            sentence = hits[c.hit_index].chunk.text[c.start : c.end]
+            picked = picks[id(c)] = pick_span(sentence, answer_spans(sentence, qa, question), qa)
+            if picked is None:
+                return c.score
+            return c.score + 0.1 + (0.05 if picked[1] >= 3.0 else 0.0)
+
+        ordered = sorted(top, key=typed, reverse=True) + cands[8:]
+        first = ordered[0]
+        picked = picks.get(id(first))
+        if picked is None:
+            sentence = hits[first.hit_index].chunk.text[first.start : first.end]
+            picked = pick_span(sentence, answer_spans(sentence, qa, question), qa)
+        sentence = hits[first.hit_index].chunk.text[first.start : first.end]
+        short = sentence[picked[0][0] : picked[0][1]].strip() if picked else None
+        return ordered, short or None
 
 
 def _same(a: SentenceSupport, b: SentenceSupport) -> bool:
