@@ -34,11 +34,14 @@ _MAGNITUDE = r"万亿|亿|千万|百万|万|千(?![米瓦克])|百(?!分)"
 _ARABIC = r"\d+(?:,\d{3})+(?![\d,])(?:\.\d+)?|\d+(?:\.\d+)?"
 _CHINESE = r"[零〇一二两三四五六七八九十百千万亿]+(?:点[零〇一二三四五六七八九]+)?"
 # Words before a figure that change what it says ("约3.1万", "超过500人"); "达" or "共" do not.
-_QUALIFIER_BEFORE = r"约|近|超过|超|逾|不足|不到|将近|接近|大约|多达|高达|至少|最多|不少于|不超过|不低于|仅"
+_QUALIFIER_BEFORE = (
+    r"(?:每人每月|每人每年|每人每天|每人|每户|每亩|每吨|每平方米|每千人口|每万人)?"
+    r"(?:约|近|超过|超|逾|不足|不到|将近|接近|大约|多达|高达|至少|最多|不少于|不超过|不低于|仅)?"
+)
 _QUALIFIER_AFTER = r"以上|以下|以内|之内|内(?![容部外地])|左右|上下|多|余"
 _RANGE = r"\s?(?:-|—|–|~|～|至|到)\s?"
 _FIGURE_RE = re.compile(
-    rf"(?P<pre>{_QUALIFIER_BEFORE})?"
+    rf"(?P<pre>{_QUALIFIER_BEFORE})"
     rf"(?:(?P<pct>百分之)(?P<pnum>{_CHINESE}|{_ARABIC})"
     rf"|(?<![\d.,A-Za-z第])(?P<num>{_ARABIC})(?:[多余]?(?:{_MAGNITUDE})?(?:{_UNIT_ALT})?{_RANGE}(?P<num2>{_ARABIC}))?"
     rf"|(?<![第])(?P<cn>{_CHINESE}))"
@@ -124,6 +127,7 @@ _MONEY_CUES = re.compile(
 _PEOPLE_CUES = re.compile(r"人数|人口|就业|毕业生|学生|员工|职工|干部|队员|志愿者|游客|患者|居民|群众|村民|农民")
 _TIME_ASK = re.compile(
     r"多少(?:个)?(?:年|月|天|日|小时|分钟|工作日)|几(?:个)?(?:年|月|天|小时|工作日)|多久|多长时间|时限|期限|工期|时长|用时|耗时"
+    r"|时间(?:压缩|缩短|减少|控制)?(?:了|为|是|在)?(?:到|至)?(?:多少|几)"
 )
 # Measured nouns whose figures have one family whatever the question's wording ("蓄水量是多少" → 立方米).
 _NOUN_FAMILY: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -135,6 +139,23 @@ _NOUN_FAMILY: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"浓度"), "density"),
 )
 _UNIT_FAMILY_EQUIV = {"钱": "money", "岁": "time"}
+
+
+def answer_text(figure: FigureSpan, question: str) -> str:
+    """The figure as the short answer: whole, except a qualifier the question itself already states after
+    its measure word ("多少人以上" → "4000人", not "4000人以上")."""
+    m = _MEASURE_RE.search(question)
+    if m:
+        post = re.match(_QUALIFIER_AFTER, question[m.end() :])
+        if post and figure.text.endswith(post.group()) and len(figure.text) > len(post.group()):
+            return figure.text[: -len(post.group())]
+    return figure.text
+
+
+def measure_word(question: str) -> str:
+    """The unit or measure word right after 多少/几 ("多少平方米" → 平方米, "多少户农村…" → 户), or ""."""
+    m = _MEASURE_RE.search(question)
+    return (m.group("unit") or "") if m else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +244,8 @@ class FigureChoice:
 
     figure: FigureSpan
     focus: float  # weighted share of the focus words found around the figure (own clause counts whole)
-    score: float  # focus, type fit and adjacency together: compares figures and sentences
+    score: float  # focus, how telling its words are in this sentence, type fit, adjacency: compares figures
+    strength: float  # the same without what is relative to this sentence: compares sentences
 
 
 _SOFT_CREDIT = (0.5, 0.25)  # focus words one and two clauses before the figure's, in the same ；-group
@@ -245,7 +267,14 @@ def focus_terms(terms: Sequence[_T]) -> list[_T]:
 def best_figure(
     sentence: str, asked: AskedQuantity, focus: Sequence[_Term], weights: Mapping[str, float], question: str
 ) -> FigureChoice | None:
-    """The figure of ``sentence`` of the asked kind whose clause best carries the focus words, or None.
+    """The figure of ``sentence`` of the asked kind whose clause best carries the focus words, or None."""
+    return max(figure_choices(sentence, asked, focus, weights, question), key=lambda c: c.score, default=None)
+
+
+def figure_choices(
+    sentence: str, asked: AskedQuantity, focus: Sequence[_Term], weights: Mapping[str, float], question: str
+) -> list[FigureChoice]:
+    """Each figure of ``sentence`` of the asked kind, scored by how well its clause carries the focus words.
 
     A focus word counts whole in the figure's own clause and less in the clauses before it (of the same
     ；-delimited group), except that an elliptical clause ("…项目64个，新开工41个，新竣工29个") inherits the
@@ -256,23 +285,31 @@ def best_figure(
     compact_question = question.replace(" ", "")
     figures = [f for f in find_figures(sentence) if f.text.replace(" ", "") not in compact_question]
     if not figures:
-        return None
+        return []
     low = sentence.lower()
     spans = clauses(sentence)
     hard = [bool(re.match(r"[；;。！？!?]", sentence[e : e + 1])) for _, e in spans]  # group ends after clause k
     matches = {t.text: [_clause_match(t, low[s:e]) for s, e in spans] for t in focus}
     n = len(spans)
-    total = sum(weights.get(t.text, 1.0) for t in focus)
     distinct = {
         t.text: weights.get(t.text, 1.0) * math.log(1.0 + n / max(1, sum(m > 0 for m in matches[t.text])))
         for t in focus
     }
-    total_distinct = sum(distinct.values())
     positions = {t.text: [m.start() for m in re.finditer(re.escape(t.text), low)] for t in focus}
-    pairs = [a.text + b.text for a, b in zip(focus, focus[1:], strict=False) if a.text + b.text in compact_question]
     towards = bool(_TOWARDS_ASK.search(question))
     stock_asked, flow_asked = bool(_STOCK.search(question)), bool(_FLOW.search(question))
-    best: FigureChoice | None = None
+    counted = _counted_term(focus, question)
+    head = counted or _head_term(focus, question)
+    head_pairs = [
+        (a.text, b.text)
+        for a, b in zip(focus, focus[1:], strict=False)
+        if head in (a.text, b.text) and a.text + b.text in compact_question.lower()
+    ]
+    boost = {t.text: (_HEAD_BOOST if t.text == head else 1.0) for t in focus}
+    total = sum(weights.get(t.text, 1.0) * boost[t.text] for t in focus)
+    topic = _topic_clauses(sentence, spans, figures)
+    respective = _respective(sentence, low, spans, figures, focus, weights)
+    out: list[FigureChoice] = []
     for f in figures:
         fit = asked.accepts(f)
         if fit == 0.0:
@@ -281,35 +318,148 @@ def best_figure(
         own = low[spans[k][0] : f.start] + " " + low[f.end : spans[k][1]]
         if stock_asked != flow_asked and _counts_the_other(own, stock_asked=stock_asked):
             continue
-        content = _FILLER_RE.sub("", own)
-        credit = _credit(k, n, hard, elliptical=len(_HAN_RE.findall(content)) <= _ELLIPTICAL_CHARS)
+        content = "".join(_HAN_RE.findall(_FILLER_RE.sub("", own)))
+        unexplained = _unexplained(content, focus)
+        elliptical = len(content) <= _ELLIPTICAL_CHARS and not unexplained
+        credit = _credit(k, n, hard, elliptical=elliptical, topic=topic)
         if total > 0:
             got = {t.text: max(m * credit[i] for i, m in enumerate(matches[t.text])) for t in focus}
-            cover = sum(weights.get(x, 1.0) * v for x, v in got.items()) / total
-            telling = sum(distinct[x] * v for x, v in got.items()) / (total_distinct or 1.0)
+            cover = sum(weights.get(x, 1.0) * boost[x] * v for x, v in got.items()) / total
+            telling = sum(distinct[x] * boost[x] * v for x, v in got.items()) / (
+                sum(distinct[x] * boost[x] for x in distinct) or 1.0
+            )
         else:
             cover = telling = 1.0
-        if _OTHER_NUMBER.search(_strip_known(own, compact_question)):
+        if _CONDITION_RE.search(_strip_known(own, compact_question)):
             cover *= _CONDITION_PENALTY  # "10亿元以上项目7个" when the question asks about all 亿元以上项目
+            telling *= _CONDITION_PENALTY
+        precision = 1.0 - len(unexplained) / len(content) if content else 1.0
+        if precision < _MIN_PRECISION:
+            cover = min(cover, MIN_FOCUS - 0.01)  # the clause is about something else ("发放产业奖补资金…")
         near = 0.0
         for t in focus:
             for p in positions[t.text]:
                 if 0 <= f.start - (p + len(t.text)) <= 3 or 0 <= p - f.end <= 2:
                     near = max(near, 0.15 if p < f.start else 0.1)
-        phrase = 0.1 * sum(1 for pair in pairs if pair in own)
+        if counted and low[f.end : f.end + 1 + len(counted)].find(counted) in (0, 1):
+            near += _COUNTED_BONUS  # "多少个安置点" → "98个安置点"
+        phrase = 0.0
+        for a, b in head_pairs:  # "完成投资", "网格员": the words of the asked quantity as one phrase
+            if a + b in own:
+                if sum(a + b in low[x:y] for x, y in spans) == 1:  # … that tells this clause from the others
+                    phrase += _PHRASE_BONUS
+            elif a in own and b in own:
+                phrase -= _PHRASE_BONUS / 2  # both words, apart: "网格管理员" for "网格员"
         before = low[max(0, f.start - 3) : f.start]
-        direction = (0.3 if re.search(r"[至到]$", before) else -0.3 if re.search(r"[由从]$", before) else 0.0) if towards else 0.0
-        score = 0.5 * cover + 0.5 * telling + 0.3 * fit + near + phrase + direction - 0.0005 * f.start
-        if best is None or score > best.score:
-            best = FigureChoice(f, cover, score)
+        direction = 0.0
+        if towards:
+            direction = 0.3 if re.search(r"[至到]$", before) else -0.3 if re.search(r"[由从]$", before) else 0.0
+        if f.start in respective:  # "A、B分别达到152家、3327家": the figure in the asked item's place
+            cover = max(cover, MIN_FOCUS) if respective[f.start] > 0 else cover
+            direction += respective[f.start]
+        strength = cover + 0.3 * fit + near + phrase + direction + 0.2 * precision
+        score = strength - 0.5 * cover + 0.5 * telling - 0.0005 * f.start
+        out.append(FigureChoice(f, cover, score, strength))
+    return out
+
+
+def _respective(
+    sentence: str,
+    low: str,
+    spans: Sequence[tuple[int, int]],
+    figures: Sequence[FigureSpan],
+    focus: Sequence[_Term],
+    weights: Mapping[str, float],
+) -> dict[int, float]:
+    """For "A、B分别…X、Y" (or "A…，B…，分别…X和Y"): a bonus for the figure in the place of the item the focus
+    words name best, a penalty for the others, by figure start; empty when the sentence has no such list."""
+    out: dict[int, float] = {}
+    for m in re.finditer("分别", sentence):
+        k = next((i for i, (s, e) in enumerate(spans) if s <= m.start() < e), None)
+        if k is None:
+            continue
+        listed = [f for f in figures if m.end() <= f.start < _group_end(sentence, spans, k)]
+        listed = [f for i, f in enumerate(listed) if i == 0 or _JOINER_RE.fullmatch(sentence[listed[i - 1].end : f.start])]
+        if len(listed) < 2:
+            continue
+        cut = max(sentence.rfind(c, 0, m.start()) for c in "，,；;。：:！？!?")
+        head = sentence[cut + 1 : m.start()]
+        items = [x for x in _ITEM_SPLIT_RE.split(head) if x]
+        if len(items) >= 2:  # a shared modifier stands before the first item ("…企业获得电力、用水时间")
+            items[0] = items[0][-max(len(x) for x in items[1:]) :]
+        if len(items) != len(listed):  # the items are the clauses before, each with its figure
+            items = [sentence[s:e] for s, e in spans[max(0, k - len(listed)) : k]]
+        if len(items) != len(listed):
+            continue
+        scores = [sum(weights.get(t.text, 1.0) * _clause_match(t, item.lower()) for t in focus) for item in items]
+        best = max(scores)
+        if best <= 0 or scores.count(best) > 1:
+            continue
+        for f, score in zip(listed, scores, strict=True):
+            out[f.start] = _RESPECTIVE_BONUS if score == best else -_RESPECTIVE_BONUS
+    return out
+
+
+def _group_end(sentence: str, spans: Sequence[tuple[int, int]], k: int) -> int:
+    """Where the ；-group of clause ``k`` ends."""
+    for s, e in spans[k:]:
+        if re.match(r"[；;。！？!?]", sentence[e : e + 1]):
+            return e
+    return len(sentence)
+
+
+def _counted_term(focus: Sequence[_Term], question: str) -> str:
+    """The focus word right after the measure word ("在多少个安置点…" → 安置点): the thing counted, which the
+    evidence writes right after its figure ("在98个安置点…")."""
+    m = _MEASURE_RE.search(question)
+    if not m or not m.group("unit"):
+        return ""
+    after = question.lower()[m.end() : m.end() + 12]
+    found = [(after.find(t.text), -len(t.text), t.text) for t in focus if 0 <= after.find(t.text) <= 1]
+    return min(found)[2] if found else ""
+
+
+def _head_term(focus: Sequence[_Term], question: str) -> str:
+    """The focus word nearest before the asked slot ("…中企业有多少户" → 企业): what is counted or measured."""
+    slot = _SLOT_RE.search(question)
+    end = slot.start() if slot else len(question)
+    low = question.lower()[:end]
+    best, at = "", -1
+    for t in focus:
+        i = low.rfind(t.text)
+        if i > at:
+            best, at = t.text, i
     return best
+
+
+def _topic_clauses(sentence: str, spans: Sequence[tuple[int, int]], figures: Sequence[FigureSpan]) -> int:
+    """How many clauses open the sentence without a figure ("易地扶贫搬迁方面，…", "2019年，南塘县…，"):
+    they set the frame for every clause after them."""
+    starts = [f.start for f in figures]
+    k = 0
+    for s, e in spans:
+        if any(s <= x < e for x in starts):
+            break
+        k += 1
+    return k if k < len(spans) else 0
+
+
+def _unexplained(content: str, focus: Sequence[_Term]) -> str:
+    """The characters of ``content`` that no focus word (or its part or synonym) accounts for."""
+    rest = content
+    for t in sorted(focus, key=lambda t: -len(t.text)):
+        for w in (t.text, *t.alts, *t.parts):
+            if len(w) >= 1 and w in rest:
+                rest = rest.replace(w, "")
+    return rest
 
 
 @functools.lru_cache(maxsize=8192)
 def _words(text: str) -> frozenset[str]:
-    from rag.text import tokenize
+    """Words of ``text`` in jieba's precise mode ("加工贸易" stays one word)."""
+    import jieba
 
-    return frozenset(tokenize(text))
+    return frozenset(jieba.lcut(text, HMM=False))
 
 
 def _clause_match(term: _Term, clause: str) -> float:
@@ -340,8 +490,17 @@ def _counts_the_other(clause: str, *, stock_asked: bool) -> bool:
 _TOWARDS_ASK = re.compile(r"(?:降|减|缩短|缩小|压缩|提高|提升|增加|增长|上升|升|恢复|扩大)(?:到|至)")
 _STOCK = re.compile(r"总数|总量|总计|共有|现有|累计|保有量|总规模|实有")
 _FLOW = re.compile(r"新增|净增|新建|新认定|新培育|新引进|新招|当年新")
-_OTHER_NUMBER = re.compile(r"\d")
+# A figure stated as a condition inside a clause: "其中签约5亿元以上项目18个".
+_CONDITION_RE = re.compile(r"\d+(?:\.\d+)?\s?(?:万亿|亿|千万|百万|万|千)?[\u4e00-\u9fff]{0,3}?(?:以上|以下|及以上|以内)")
 _CONDITION_PENALTY = 0.6
+_HEAD_BOOST = 2.0
+_COUNTED_BONUS = 0.4
+_RESPECTIVE_BONUS = 0.5
+_JOINER_RE = re.compile(r"\s*(?:、|和|及|与|,|，)\s*")
+_ITEM_SPLIT_RE = re.compile(r"、|和|及|与")
+_PHRASE_BONUS = 0.2
+_MIN_PRECISION = 0.3
+_SLOT_RE = re.compile(r"多少|几|是多少|有多少|百分之几")
 
 
 _HAN_RE = re.compile(r"[\u4e00-\u9fff]")
@@ -351,9 +510,11 @@ _ELLIPTICAL_CHARS = 4  # a clause with at most this many content characters besi
 _INHERITED_CREDIT = 0.8
 
 
-def _credit(k: int, n: int, hard: Sequence[bool], *, elliptical: bool) -> list[float]:
+def _credit(k: int, n: int, hard: Sequence[bool], *, elliptical: bool, topic: int) -> list[float]:
     """How much a focus word found in each clause counts for a figure in clause ``k``."""
     credit = [_SENTENCE_CREDIT] * n
+    for i in range(min(topic, k)):
+        credit[i] = _INHERITED_CREDIT
     credit[k] = 1.0
     steps = tuple(_INHERITED_CREDIT * 0.95**j for j in range(k)) if elliptical else _SOFT_CREDIT
     for back, value in enumerate(steps, 1):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import PurePath
 
+from rag.quantities import measure_word
 from rag.text import FIGURE_RE, split_sentences, tokenize
 from rag.types import Hit
 
@@ -73,12 +74,17 @@ _SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("固投", "固定资产投资"),
     ("gdp", "地区生产总值", "生产总值"),
     ("人数", "人"),
+    ("降到", "降至", "下降到", "下降至", "降低到", "降低至"),
+    ("提高到", "提高至", "提升到", "提升至"),
+    ("缩短到", "缩短至", "压缩到", "压缩至"),
+    ("增加到", "增加至", "增长到", "增长至"),
 )
 _ALTS = {w: tuple(x for x in group if x != w) for group in _SYNONYMS for w in group[:-1]}
 # The place a question starts with ("凤岭县2021年…", "2021年青溪区…"): with the years, the question's subject.
 _LEADING_PLACE_RE = re.compile(
     r"^(?:(?:19|20)\d{2}年|去年|今年|全年)?(?P<place>[\u4e00-\u9fff]{1,10}?"
-    r"(?:特别行政区|自治区|自治州|自治县|示范区|经开区|开发区|高新区|新区|省|市|区|县|州|旗|镇|乡))"
+    r"(?:特别行政区|自治区|自治州|自治县|示范区|经开区|开发区|高新区|新区|省|市|区|县|州|旗|镇|乡)"
+    r"(?:[\u4e00-\u9fff]{1,6}?(?:镇|乡|村|社区|街道))*)"
 )
 _YEAR_TERM = re.compile(r"(?:19|20)\d{2}年?")
 # "几个", "几所", "多少钱": the question word with its measure word, not a word to look for in the evidence.
@@ -194,10 +200,7 @@ def _is_name(word: str, flag: str) -> bool:
 def analyse_question(question: str) -> QuestionAnalysis:
     """Expected answer kind, weighted content words and slot context of ``question``."""
     kind = next((k for k, cue in _KIND_CUES if cue.search(question)), AnswerKind.OTHER)
-    unit = ""
-    m = re.search(r"(?:多少|几)([^\s，。？?！!、,的]{1,3})", question)
-    if m and kind is AnswerKind.FIGURE:
-        unit = m.group(1)
+    unit = measure_word(question) if kind is AnswerKind.FIGURE else ""
     tokens = [
         t
         for t in dict.fromkeys(tokenize(question))

@@ -18,7 +18,7 @@ from rag.questions import (
     score_sentences,
     term_weights,
 )
-from rag.quantities import MIN_FOCUS, FigureChoice, asked_quantity, best_figure, focus_terms
+from rag.quantities import MIN_FOCUS, FigureChoice, answer_text, asked_quantity, best_figure, focus_terms
 from rag.types import Draft, Hit
 
 NOT_FOUND_ZH = "语料中没有找到能回答这个问题的内容。"
@@ -135,14 +135,13 @@ class ExtractiveGenerator:
             choice = best_figure(sentence, asked, focus, weights, question)
             if choice is None or choice.focus < MIN_FOCUS:
                 continue
-            rank = c.score + self.figure_weight * choice.score
+            rank = c.score + self.figure_weight * choice.strength
             if best is None or rank > best[0]:
                 best = (rank, c, choice)
         if best is None:
             return cands, None
         _, c, choice = best
-        sentence = hits[c.hit_index].chunk.text[c.start : c.end]
-        short = sentence[choice.figure.start : choice.figure.end].strip()
+        short = answer_text(choice.figure, question).strip()
         return [c] + [x for x in cands if x is not c], short or None
 
     def _by_span(
