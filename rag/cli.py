@@ -138,10 +138,13 @@ def search_cmd(
 
 
 def _print_answer(answer: dict[str, Any]) -> None:
+    """The short answer first (or the note that the quoted text gives no figure), then the quote, then sources."""
     style = "green" if answer["grounded"] else "yellow"
-    out.print(f"[{style}]{answer['answer']}[/{style}]", highlight=False)
     if answer["short_answer"]:
         out.print(f"[bold]short answer:[/bold] {answer['short_answer']}", highlight=False)
+    elif answer.get("no_figure"):
+        out.print("[bold]no figure:[/bold] the report text below gives no figure for this", highlight=False)
+    out.print(f"[{style}]{answer['answer']}[/{style}]", highlight=False)
     for c in answer["citations"]:
         out.print(f"  [{c['n']}] {c['title']} — {c['source']} [{c['start']}:{c['end']}]", highlight=False, markup=False)
     if answer.get("reason"):
@@ -219,9 +222,7 @@ def _ask_batch(pipeline: Any, input_file: Path, output_file: Path, *, top_k: int
     from rag.errors import RAGError
 
     items, bad = _read_batch(input_file)
-    records: list[tuple[int, dict[str, Any]]] = [
-        (n, {"id": str(n), "line": n, "error": why}) for n, why in bad
-    ]
+    records: list[tuple[int, dict[str, Any]]] = [(n, {"id": str(n), "line": n, "error": why}) for n, why in bad]
     for n, item in items:
         key = item.get("id", str(n))
         try:
@@ -242,7 +243,8 @@ def _ask_batch(pipeline: Any, input_file: Path, output_file: Path, *, top_k: int
     failed = [(n, r["error"]) for n, r in records if "error" in r]
     for n, why in failed:
         err.print(f"[yellow]{input_file} line {n}:[/yellow] {why}", highlight=False)
-    err.print(f"{len(records) - len(failed)} answers, {len(failed)} failed lines written to {output_file}")
+    note = f"; {len(failed)} lines failed (an error record each)" if failed else ""
+    err.print(f"{len(records) - len(failed)} answers written to {output_file}{note}")
     return len(failed)
 
 

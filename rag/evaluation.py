@@ -95,7 +95,7 @@ def bench_corpus(questions_file: Path, bench_root: Path) -> list[Path]:
             if line.strip():
                 names.add(str(json.loads(line).get("dataset") or ""))
     if "" in names:
-        raise ConfigError(f"{questions_file}: every line needs a \"dataset\" (a folder of {bench_root})")
+        raise ConfigError(f'{questions_file}: every line needs a "dataset" (a folder of {bench_root})')
     paths = [bench_root / name / "passages.jsonl" for name in sorted(names)]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:

@@ -106,7 +106,10 @@ def _question_word(question: str) -> str:
     m = _QUESTION_WORD_RE.search(question)
     if not m:
         return ""
-    unit = re.match(r"(?:万|亿)?(?:个工作日|个百分点|平方米|平方公里|公里|人次|[人名位户家个项所座套辆件元亩吨])", question[m.end() :])
+    unit = re.match(
+        r"(?:万|亿)?(?:个工作日|个百分点|平方米|平方公里|公里|人次|[人名位户家个项所座套辆件元亩吨])",
+        question[m.end() :],
+    )
     return m.group() + (unit.group() if unit else "")
 
 

@@ -4,6 +4,7 @@ figure that answers it — or none, when no clause gives a figure of the asked k
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -50,6 +51,7 @@ _FIGURE_RE = re.compile(
 )
 _YEAR_LIKE = re.compile(r"(?:19|20)\d{2}")
 _CN_DIGIT = re.compile(r"[零〇一二两三四五六七八九十]")
+_CN_NOT_FIGURES = frozenset({"一", "万一", "千万", "万万", "亿万"})  # the article 一 ("一个专班") and idioms
 # Clause marks; a half-width comma between digits is a thousands separator, not one.
 _CLAUSE_END = re.compile(r"[，、；;：:。！？!?]|,(?!\d{3}(?!\d))")
 
@@ -63,6 +65,7 @@ class FigureSpan:
     text: str
     unit: str
     family: str  # a key of the unit families, or "" for a bare number
+    post: str = ""  # the qualifier after it ("以上", "以内", "多")
 
 
 @functools.lru_cache(maxsize=8192)
@@ -75,16 +78,15 @@ def find_figures(text: str) -> tuple[FigureSpan, ...]:
         if m.group("pct"):
             unit = "%"
         number = m.group("num") or m.group("cn") or m.group("pnum") or ""
-        if m.group("cn") is not None:
-            if not unit or not _CN_DIGIT.search(number) or number in ("一", "万一", "千万", "万万", "亿万"):
-                continue
+        if m.group("cn") is not None and (not unit or not _CN_DIGIT.search(number) or number in _CN_NOT_FIGURES):
+            continue
         start, end = m.span()
         if not number or end - start == 0:
             continue
         family = UNIT_FAMILY.get(unit, "")
         if _is_date(text, m, unit):
             continue
-        out.append(FigureSpan(start, end, text[start:end], unit, family))
+        out.append(FigureSpan(start, end, text[start:end], unit, family, m.group("post") or ""))
     return tuple(out)
 
 
@@ -95,9 +97,7 @@ def _is_date(text: str, m: re.Match[str], unit: str) -> bool:
         return True
     if unit in ("月", "日") and not m.group("pre") and not m.group("approx"):
         return True  # "5月", "8日": "个月" and "天" are the durations
-    if not unit and _YEAR_LIKE.fullmatch(number) and text[m.end() : m.end() + 1] in ("年", "-", "/", "."):
-        return True
-    return False
+    return bool(not unit and _YEAR_LIKE.fullmatch(number) and text[m.end() : m.end() + 1] in ("年", "-", "/", "."))
 
 
 def clauses(sentence: str) -> list[tuple[int, int]]:
@@ -118,7 +118,9 @@ def clauses(sentence: str) -> list[tuple[int, int]]:
 # A measure word after 多少/几 names the unit; a few stand for a family ("多少钱" → money).
 _MEASURE_RE = re.compile(rf"(?:多少|几)(?:{_MAGNITUDE})?(?P<unit>{_UNIT_ALT}|钱|岁)?")
 _PERCENT_CUES = re.compile(r"增长|增幅|增速|下降|降幅|提高|提升|回落|比重|占比|占|百分之几|比例|率|同比|环比|上涨|下跌")
-_PERCENT_SLOT = re.compile(r"(?:增长|增幅|增速|下降|降幅|提高|提升|回落|上涨|下跌|比重|占比|比例|率)(?:了|为|是|达到|约)?$")
+_PERCENT_SLOT = re.compile(
+    r"(?:增长|增幅|增速|下降|降幅|提高|提升|回落|上涨|下跌|比重|占比|比例|率)(?:了|为|是|达到|约)?$"
+)
 _MONEY_CUES = re.compile(
     r"投资|资金|收入|产值|总值|生产总值|金额|营收|营业额|税收|利润|贷款|融资|支出|补助|补贴|奖励|销售额|成交额|"
     r"预算|经费|成本|价格|售价|票房|收益|工资|存款|财政|拨付|资产|债务|赔偿|罚款|费用|保费|GDP|消费额|零售额|出口额|进口额|"
@@ -147,8 +149,8 @@ def answer_text(figure: FigureSpan, question: str) -> str:
     m = _MEASURE_RE.search(question)
     if m:
         post = re.match(_QUALIFIER_AFTER, question[m.end() :])
-        if post and figure.text.endswith(post.group()) and len(figure.text) > len(post.group()):
-            return figure.text[: -len(post.group())]
+        if post and figure.post == post.group() and len(figure.text) > len(figure.post):
+            return figure.text[: -len(figure.post)]
     return figure.text
 
 
@@ -230,10 +232,16 @@ def asked_quantity(question: str) -> AskedQuantity:
 
 
 class _Term(Protocol):
-    text: str
-    parts: tuple[str, ...]
-    alts: tuple[str, ...]
-    subject: bool
+    """A content word of the question (``rag.questions.Term``)."""
+
+    @property
+    def text(self) -> str: ...
+    @property
+    def parts(self) -> tuple[str, ...]: ...
+    @property
+    def alts(self) -> tuple[str, ...]: ...
+    @property
+    def subject(self) -> bool: ...
 
     def match(self, text: str) -> float: ...
 
@@ -302,7 +310,7 @@ def figure_choices(
     head = counted or _head_term(focus, question)
     head_pairs = [
         (a.text, b.text)
-        for a, b in zip(focus, focus[1:], strict=False)
+        for a, b in itertools.pairwise(focus)
         if head in (a.text, b.text) and a.text + b.text in compact_question.lower()
     ]
     boost = {t.text: (_HEAD_BOOST if t.text == head else 1.0) for t in focus}
@@ -379,7 +387,9 @@ def _respective(
         if k is None:
             continue
         listed = [f for f in figures if m.end() <= f.start < _group_end(sentence, spans, k)]
-        listed = [f for i, f in enumerate(listed) if i == 0 or _JOINER_RE.fullmatch(sentence[listed[i - 1].end : f.start])]
+        listed = [
+            f for i, f in enumerate(listed) if i == 0 or _JOINER_RE.fullmatch(sentence[listed[i - 1].end : f.start])
+        ]
         if len(listed) < 2:
             continue
         cut = max(sentence.rfind(c, 0, m.start()) for c in "，,；;。：:！？!?")
@@ -402,7 +412,7 @@ def _respective(
 
 def _group_end(sentence: str, spans: Sequence[tuple[int, int]], k: int) -> int:
     """Where the ；-group of clause ``k`` ends."""
-    for s, e in spans[k:]:
+    for _, e in spans[k:]:
         if re.match(r"[；;。！？!?]", sentence[e : e + 1]):
             return e
     return len(sentence)
@@ -488,10 +498,12 @@ def _counts_the_other(clause: str, *, stock_asked: bool) -> bool:
 
 
 _TOWARDS_ASK = re.compile(r"(?:降|减|缩短|缩小|压缩|提高|提升|增加|增长|上升|升|恢复|扩大)(?:到|至)")
-_STOCK = re.compile(r"总数|总量|总计|共有|现有|累计|保有量|总规模|实有")
+_STOCK = re.compile(r"总数|总量|总计|共有|现有|累计|保有量|总规模|实有|总[\u4e00-\u9fff]{1,3}\s*$")
 _FLOW = re.compile(r"新增|净增|新建|新认定|新培育|新引进|新招|当年新")
 # A figure stated as a condition inside a clause: "其中签约5亿元以上项目18个".
-_CONDITION_RE = re.compile(r"\d+(?:\.\d+)?\s?(?:万亿|亿|千万|百万|万|千)?[\u4e00-\u9fff]{0,3}?(?:以上|以下|及以上|以内)")
+_CONDITION_RE = re.compile(
+    r"\d+(?:\.\d+)?\s?(?:万亿|亿|千万|百万|万|千)?[\u4e00-\u9fff]{0,3}?(?:以上|以下|及以上|以内)"
+)
 _CONDITION_PENALTY = 0.6
 _HEAD_BOOST = 2.0
 _COUNTED_BONUS = 0.4
@@ -505,7 +517,7 @@ _SLOT_RE = re.compile(r"多少|几|是多少|有多少|百分之几")
 
 _HAN_RE = re.compile(r"[\u4e00-\u9fff]")
 # Words that carry no content of their own in a clause ("其中", "分别", "达到"): not what makes it elliptical.
-_FILLER_RE = re.compile(r"其中|分别|共计|共|累计|合计|达到|达|为|约|全年|同比|增长|和|及|、|\s")
+_FILLER_RE = re.compile(r"其中|分别|共计|累计|合计|达到|全年|同比|增长|、|\s")
 _ELLIPTICAL_CHARS = 4  # a clause with at most this many content characters besides its figure continues another
 _INHERITED_CREDIT = 0.8
 

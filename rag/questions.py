@@ -86,6 +86,10 @@ _LEADING_PLACE_RE = re.compile(
     r"(?:特别行政区|自治区|自治州|自治县|示范区|经开区|开发区|高新区|新区|省|市|区|县|州|旗|镇|乡)"
     r"(?:[\u4e00-\u9fff]{1,6}?(?:镇|乡|村|社区|街道))*)"
 )
+_PLACE_SEGMENT_RE = re.compile(
+    r"[\u4e00-\u9fff]{1,10}?(?:特别行政区|自治区|自治州|自治县|示范区|经开区|开发区|高新区|新区|社区|街道|省|市|区|县|州|旗|镇|乡|村)"
+)
+_NOT_PLACES = frozenset("城镇 乡镇 农村 城乡 城区 市区 社区 街道 乡村 全市 全区 全县 全省 全镇 本市 本区 本县".split())
 _YEAR_TERM = re.compile(r"(?:19|20)\d{2}年?")
 # "几个", "几所", "多少钱": the question word with its measure word, not a word to look for in the evidence.
 _ASKING_TOKEN = re.compile(r"^(?:几(?!乎)|多少)")
@@ -196,6 +200,25 @@ def _is_name(word: str, flag: str) -> bool:
     return flag in _SPECIFIC_POS and (not common or (len(word) >= 3 and bool(_ADMIN_SUFFIX.search(word))))
 
 
+def _leading_place(question: str) -> str:
+    """The place the question starts with ("凤岭县", "沈坝镇桥头村"), or "": an administrative suffix after a
+    name, not after a verb or a question word ("在多少个安置点建成社区…", "力争引回返乡…")."""
+    lead = _LEADING_PLACE_RE.match(question.strip())
+    if not lead:
+        return ""
+    place = lead.group("place")
+    segments = _PLACE_SEGMENT_RE.findall(place)
+    while segments and segments[-1] in _NOT_PLACES:
+        segments.pop()  # "青溪区城镇…": 城镇 is what is asked about, not a place
+    place = "".join(segments)
+    if not place or re.search(r"多少|几|什么|哪|谁|怎", place):
+        return ""
+    words = _posseg(place, hmm=True)
+    if any(flag.startswith(("v", "d", "p", "c", "m", "r")) for w, flag in words if len(w) > 1 or flag != "n"):
+        return ""
+    return place
+
+
 @functools.lru_cache(maxsize=1024)  # ranking and the answer backend both analyse each question
 def analyse_question(question: str) -> QuestionAnalysis:
     """Expected answer kind, weighted content words and slot context of ``question``."""
@@ -213,8 +236,7 @@ def analyse_question(question: str) -> QuestionAnalysis:
     maximal = [t for t in tokens if not any(t != o and t in o for o in tokens)]
     m = _CATEGORY_RE.search(question.strip())
     category = set(tokenize(m.group(1))) if m else set()
-    lead = _LEADING_PLACE_RE.match(question.strip())
-    place = lead.group("place") if lead else ""
+    place = _leading_place(question)
     terms = tuple(
         Term(
             t,

@@ -15,6 +15,9 @@ MARKER_RE = re.compile(r"\[(\d+)\]")
 
 CSS = """
 .rag-answer { line-height: 1.7; }
+.rag-short { font-size: 1.9em; font-weight: 700; line-height: 1.2; margin-bottom: .25em; }
+.rag-nofigure { font-weight: 600; color: var(--body-text-color-subdued); margin-bottom: .25em; }
+.rag-from { font-size: .85em; color: var(--body-text-color-subdued); margin-top: .2em; }
 .rag-cite { color: var(--color-accent); font-weight: 600; font-size: .85em; vertical-align: super; }
 .rag-meta { margin-top: .4em; font-size: .8em; color: var(--body-text-color-subdued); }
 .rag-notfound { border-left: 4px solid #b0b4ba; background: rgba(128,128,128,.10); padding: .5em .8em;
@@ -103,7 +106,31 @@ def answer_html(answer: Mapping[str, Any], t: Mapping[str, str]) -> str:
         meta = t["rewritten"].format(q=answer["rewritten_question"]) + " · " + meta
     if figures:
         warning += f'<div class="rag-warning">⚠ {escape(t["unsupported"])}: {escape("、".join(figures))}</div>'
-    return f'<div class="rag-answer">{body}</div>{warning}<div class="rag-meta">{escape(meta)}</div>'
+    return f'{_lead_html(answer, t)}<div class="rag-answer">{body}</div>{_from_html(answer, t)}{warning}' + (
+        f'<div class="rag-meta">{escape(meta)}</div>'
+    )
+
+
+def _lead_html(answer: Mapping[str, Any], t: Mapping[str, str]) -> str:
+    """What the answer leads with: the figure (or name, date), big; or the note that the quoted report text
+    gives no figure for what was asked."""
+    short = answer.get("short_answer")
+    if short:
+        return f'<div class="rag-short">{escape(str(short))}</div>'
+    if answer.get("no_figure"):
+        return f'<div class="rag-nofigure">{escape(t["no_figure"])}</div>'
+    return ""
+
+
+def _from_html(answer: Mapping[str, Any], t: Mapping[str, str]) -> str:
+    """The source of the quoted sentence: the first citation's title and date."""
+    citations = list(answer.get("citations") or [])
+    if not citations:
+        return ""
+    first = citations[0]
+    date = f" · {first['date']}" if first.get("date") else ""
+    title = escape(str(first.get("title", "")) + date)
+    return f'<div class="rag-from">{escape(t["from"])} [{first.get("n", 1)}] {title}</div>'
 
 
 def error_html(message: str, t: Mapping[str, str], *, key: str = "error") -> str:

@@ -43,6 +43,8 @@ _ZH: dict[str, str] = {
     "feedback_removed": "已取消评价。",
     "feedback_none": "请先对一条回答点 👍 或 👎。",
     "not_found": "语料中没有找到答案",
+    "no_figure": "报告原文如下，未给出具体数字",
+    "from": "来源",
     "not_found_note": "已索引的报告里没有足以回答这个问题的内容。可以换个问法，或在「文档」页上传相关资料。",
     "unsupported": "以下数字在引用原文中找不到，请核实",
     "unsupported_title": "这个数字不在引用的原文中",
@@ -130,6 +132,8 @@ _EN: dict[str, str] = {
     "feedback_removed": "Rating removed.",
     "feedback_none": "Rate an answer with 👍 or 👎 first.",
     "not_found": "Not found in the corpus",
+    "no_figure": "The report's own words are below; it gives no figure for this",
+    "from": "Source",
     "not_found_note": "The indexed reports do not hold enough to answer this. Rephrase the question, or upload "
     "relevant documents in the Documents tab.",
     "unsupported": "These figures are not in the cited passages — check them",

@@ -130,8 +130,14 @@ class AnswerModel(BaseModel):
 
     question: str
     answer: str
-    short_answer: str | None
+    short_answer: str | None = Field(
+        description="The exact span of the first citation that answers (a figure with its unit and qualifier, "
+        "a date, a name), shown first; null when there is none."
+    )
     grounded: bool
+    no_figure: bool = Field(
+        False, description="A figure was asked for; the quoted sentence names the subject but gives no such figure."
+    )
     citations: list[CitationModel]
     backend: str
     timings_ms: dict[str, float]

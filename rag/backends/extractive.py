@@ -7,6 +7,7 @@ import re
 from collections.abc import Generator as PieceStream
 from collections.abc import Sequence
 
+from rag.quantities import MIN_FOCUS, FigureChoice, answer_text, asked_quantity, best_figure, focus_terms
 from rag.questions import (
     AnswerKind,
     QuestionAnalysis,
@@ -18,7 +19,6 @@ from rag.questions import (
     score_sentences,
     term_weights,
 )
-from rag.quantities import MIN_FOCUS, FigureChoice, answer_text, asked_quantity, best_figure, focus_terms
 from rag.types import Draft, Hit
 
 NOT_FOUND_ZH = "语料中没有找到能回答这个问题的内容。"

@@ -188,7 +188,8 @@ def assert_answer_contract(d: dict[str, Any]) -> None:
     """The answer JSON of `rag ask --json` and the API: exact keys and types; refusals add a ``reason``."""
     text = json.dumps(d, ensure_ascii=False)[:600]
     if d["grounded"]:
-        assert set(d) == ANSWER_KEYS, text
+        assert set(d) - {"no_figure"} == ANSWER_KEYS, text  # no_figure: true when the quote gives no figure
+        assert d.get("no_figure", True) is True and not (d.get("no_figure") and d["short_answer"]), text
         assert d["citations"], text
     else:
         assert set(d) == ANSWER_KEYS | {"reason"}, text
@@ -312,9 +313,11 @@ def check_eval_report(report: dict[str, Any], *, questions: int, chunk_level: bo
         for k in (1, 5, 10):  # a chunk hit is a passage hit that also overlaps the answer span
             assert retrieval[f"chunk_hit@{k}"] <= retrieval[f"hit@{k}"], retrieval
     answers = report["answers"]
-    assert set(answers) == {"em", "f1", "containment", "answered"}, answers
+    rates = {"short_em", "short_ok", "short_wrong", "containment", "answered", "false_refusals", "wrong_but_grounded"}
+    assert set(answers) == {"em", "f1", "answerable", *rates}, answers
     assert 0 <= answers["em"] <= answers["f1"] <= 100, answers  # CMRC convention: percentages
-    assert 0 <= answers["containment"] <= 1 and 0 <= answers["answered"] <= 1, answers
+    assert all(0 <= answers[k] <= 1 for k in rates), answers
+    assert answers["short_em"] <= answers["short_ok"] and answers["answerable"] == questions, answers
     latency = report["latency_ms"]
     assert set(latency) == {"search", "ask"}, latency
     for stage in latency.values():

@@ -1,0 +1,206 @@
+"""Figure questions (rag/quantities.py): whole figures, clauses, the asked kind, and which figure answers.
+
+The sentences are written for these tests, in the style of county reports, one per class of error the
+exact-answers issue lists: the wrong figure of a many-figure sentence, a dropped unit or qualifier, a figure
+of the wrong kind, the wrong sentence, no figure at all, and subject words spread over the clause."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.questions import analyse_question
+from rag.quantities import (
+    MIN_FOCUS,
+    AskedQuantity,
+    answer_text,
+    asked_quantity,
+    best_figure,
+    clauses,
+    find_figures,
+    focus_terms,
+    measure_word,
+)
+
+
+def texts(sentence: str) -> list[str]:
+    return [f.text for f in find_figures(sentence)]
+
+
+def answer(question: str, sentence: str) -> str | None:
+    """The figure ``best_figure`` picks in ``sentence`` for ``question``, when its clause carries the focus."""
+    qa = analyse_question(question)
+    weights = {t.text: 1.0 for t in qa.terms}
+    choice = best_figure(sentence, asked_quantity(question), focus_terms(qa.terms), weights, question)
+    if choice is None or choice.focus < MIN_FOCUS:
+        return None
+    return answer_text(choice.figure, question)
+
+
+# --- whole figures -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("全年办理各类案件1205件，开展普法活动9场次", ["1205件", "9场次"]),
+        ("惠及农户2.6万户，新增库容5000万立方米", ["2.6万户", "5000万立方米"]),
+        ("发放补助180多万元，吸纳就业1000余人", ["180多万元", "1000余人"]),
+        ("承诺在30个工作日以内办结，最长不超过45个工作日", ["30个工作日以内", "不超过45个工作日"]),
+        ("建成约3.1万平方米厂房，覆盖超过500人", ["约3.1万平方米", "超过500人"]),
+        ("审结1,205件，标的额12.6亿元", ["1,205件", "12.6亿元"]),
+        ("补贴每人每月680元，奖励10-15万元，期限3至5年", ["每人每月680元", "10-15万元", "3至5年"]),
+        ("新建三所学校，增长百分之十四点五", ["三所", "百分之十四点五"]),
+        ("贫困发生率由18.6%降至0.72%，提高2.5个百分点", ["18.6%", "0.72%", "2.5个百分点"]),
+    ],
+)
+def test_figures_keep_magnitude_unit_and_qualifier(sentence: str, expected: list[str]) -> None:
+    assert texts(sentence) == expected
+
+
+def test_dates_ordinals_and_the_article_one_are_not_figures() -> None:
+    assert texts("2022年5月8日，第3次会议组建一个工作专班，统一部署") == []
+    assert texts("2021—2025年规划新建12所学校") == ["12所"]
+
+
+def test_durations_are_figures_of_time() -> None:
+    (figure,) = find_figures("衡水湖蓄水量达到近20年最高水平")
+    assert figure.text == "近20年" and figure.family == "time"
+
+
+def test_clauses_split_at_clause_marks_but_not_inside_a_number() -> None:
+    sentence = "审结案件1,205件,其中刑事案件312件、民事案件893件；结案率95%"
+    assert [sentence[s:e] for s, e in clauses(sentence)] == [
+        "审结案件1,205件",
+        "其中刑事案件312件",
+        "民事案件893件",
+        "结案率95%",
+    ]
+
+
+# --- what kind of figure is asked for -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "unit", "family"),
+    [
+        ("石泉县新建农村公路多少公里？", "公里", "length"),
+        ("高校毕业生就业多少人？", "", "people"),
+        ("选派了多少名队员？", "", "people"),
+        ("建设街头游园多少个？", "个", "count"),
+        ("城镇居民人均可支配收入增长了多少？", "", "percent"),
+        ("税收收入占一般公共预算收入的比重是多少？", "", "percent"),
+        ("全县一般公共预算收入是多少？", "", "money"),
+        ("完成固定资产投资多少？", "", "money"),
+        ("不动产登记几个工作日内办结？", "个工作日", "time"),
+        ("衡水湖蓄水量是多少？", "", "volume"),
+        ("新建厂房面积是多少？", "", "area"),
+    ],
+)
+def test_the_question_types_the_figure_it_wants(question: str, unit: str, family: str) -> None:
+    assert asked_quantity(question) == AskedQuantity(unit, family)
+
+
+def test_the_measure_word_is_a_known_unit_not_the_next_characters() -> None:
+    assert measure_word("完成多少户农村危房改造？") == "户"
+    assert measure_word("新建标准化厂房多少万平方米？") == "平方米"
+    assert measure_word("收入是多少？") == ""
+
+
+# --- which figure answers: the seven classes --------------------------------------------------------------------
+
+MANY = "全年新增城镇就业4120人,其中高校毕业生就业1350人,返乡创业620人"
+PROJECTS = "全年新签约亿元以上项目52个，新开工37个，新竣工21个，其中5亿元以上项目14个、10亿元以上项目6个"
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("全县高校毕业生就业多少人？", "1350人"),
+        ("返乡创业多少人？", "620人"),
+        ("全年新增城镇就业多少人？", "4120人"),
+    ],
+)
+def test_the_figure_of_the_clause_that_names_the_asked_quantity(question: str, expected: str) -> None:
+    assert answer(question, MANY) == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("新开工亿元以上项目多少个？", "37个"),
+        ("新竣工亿元以上项目多少个？", "21个"),
+        ("签约亿元以上项目多少个？", "52个"),
+    ],
+)
+def test_elliptical_clauses_inherit_the_noun_they_continue(question: str, expected: str) -> None:
+    assert answer(question, PROJECTS) == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "expected"),
+    [
+        (
+            "城镇居民人均可支配收入是多少？",
+            "城镇居民人均可支配收入41230元，增长5.2%；农村居民人均可支配收入18760元，增长7.1%",
+            "41230元",
+        ),
+        (
+            "农村居民人均可支配收入是多少？",
+            "城镇居民人均可支配收入41230元，增长5.2%；农村居民人均可支配收入18760元，增长7.1%",
+            "18760元",
+        ),
+        (
+            "农村居民人均可支配收入增长多少？",
+            "城镇居民人均可支配收入41230元，增长5.2%；农村居民人均可支配收入18760元，增长7.1%",
+            "7.1%",
+        ),
+        ("重点项目完成投资多少？", "实施重点项目42个，总投资318亿元，完成投资76.5亿元", "76.5亿元"),
+        ("重点项目总投资多少？", "实施重点项目42个，总投资318亿元，完成投资76.5亿元", "318亿元"),
+        ("高新技术企业有多少家？", "全市规模以上工业企业、高新技术企业分别达到412家、86家", "86家"),
+        ("在多少个安置点建成社区工厂？", "在45个安置点建成社区工厂63个", "45个"),
+    ],
+)
+def test_contrasting_words_pick_the_clause(question: str, sentence: str, expected: str) -> None:
+    assert answer(question, sentence) == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "expected"),
+    [
+        ("全年办理各类案件多少件？", "全年办理各类案件1205件，开展普法宣传9场次", "1205件"),
+        ("开展普法宣传多少场次？", "全年办理各类案件1205件，开展普法宣传9场次", "9场次"),
+        ("惠及多少户？", "项目总投资3.2亿元，惠及2.6万户", "2.6万户"),
+        ("发放教育资助资金多少？", "资助学生3200人次，发放教育资助资金180多万元", "180多万元"),
+        ("企业开办时间压缩至多少？", "企业开办时间压缩至1个工作日，一般事项30个工作日以内办结", "1个工作日"),
+        ("一般事项多少个工作日内办结？", "企业开办时间压缩至1个工作日，一般事项30个工作日以内办结", "30个工作日以内"),
+        ("力争引回返乡创业多少人以上？", "全年力争引回返乡创业4000人以上", "4000人"),
+    ],
+)
+def test_the_short_answer_is_the_whole_figure(question: str, sentence: str, expected: str) -> None:
+    assert answer(question, sentence) == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "expected"),
+    [
+        ("一般公共预算收入是多少？", "一般公共预算收入8.6亿元，增长3%", "8.6亿元"),
+        ("一般公共预算收入增长多少？", "一般公共预算收入8.6亿元，增长3%", "3%"),
+        ("引进项目投资多少？", "引进企业12家，项目投资25亿元", "25亿元"),
+        ("组建了多少个工作专班？", "组建一个工作专班，统筹推进项目建设", None),
+        ("衡水湖蓄水量是多少？", "衡水湖蓄水量达到近20年最高水平", None),
+    ],
+)
+def test_a_figure_of_another_kind_never_answers(question: str, sentence: str, expected: str | None) -> None:
+    assert answer(question, sentence) == expected
+
+
+def test_a_subset_or_a_flow_does_not_answer_a_question_about_the_whole() -> None:
+    # the clause adds a condition the question lacks
+    assert answer("10亿元以上项目多少个？", PROJECTS) == "6个"
+    # new ones counted where the total is asked, and the reverse
+    assert answer("规模以上工业企业总数是多少家？", "新增规模以上工业企业23家") is None
+    assert answer("图书馆新增藏书多少册？", "图书馆总藏书42.6万册") is None
+
+
+def test_subject_words_spread_over_the_clause() -> None:
+    assert answer("完成多少户危房改造？", "住房保障方面，全年完成32户农村危房改造") == "32户"
