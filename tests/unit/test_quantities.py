@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 
-from rag.questions import analyse_question
 from rag.quantities import (
     MIN_FOCUS,
     AskedQuantity,
@@ -20,6 +19,7 @@ from rag.quantities import (
     focus_terms,
     measure_word,
 )
+from rag.questions import analyse_question
 
 
 def texts(sentence: str) -> list[str]:
