@@ -79,6 +79,7 @@ class Pipeline:
             dense_weight=r.dense_weight,
             lexical_weight=r.lexical_weight,
             rerank_depth=r.rerank_depth,
+            keep_top=r.keep_top,
             rank_weights=RankWeights(r.coverage_weight, r.answer_weight, r.consensus_weight)
             if r.rerank_depth
             else None,

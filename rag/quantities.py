@@ -211,7 +211,8 @@ def asked_quantity(question: str) -> AskedQuantity:
         if family == "money":
             return AskedQuantity("", "money")
         return AskedQuantity(unit, family)
-    if _PERCENT_SLOT.search(before.rstrip("了是为约达到 ")) or re.search(r"百分之几|百分比|几成", q):
+    to_level = bool(re.search(r"[到至]\s*$", before))  # "提高到多少": a level, typed by its noun below
+    if (not to_level and _PERCENT_SLOT.search(before.rstrip("了是为约达 "))) or re.search(r"百分之几|百分比|几成", q):
         return AskedQuantity("", "percent")
     if re.search(r"(?:比重|占比|比例|增幅|增速|增长率|率)(?:是|为|有)?(?:多少|多大|几)?[？?]?$", q):
         return AskedQuantity("", "percent")

@@ -207,10 +207,12 @@ def _leading_place(question: str) -> str:
     if not lead:
         return ""
     place = lead.group("place")
-    segments = _PLACE_SEGMENT_RE.findall(place)
-    while segments and segments[-1] in _NOT_PLACES:
-        segments.pop()  # "青溪区城镇…": 城镇 is what is asked about, not a place
-    place = "".join(segments)
+    kept: list[str] = []
+    for segment in _PLACE_SEGMENT_RE.findall(place):
+        if segment in _NOT_PLACES or re.search(r"多少|几|什么|哪|谁|怎", segment):
+            break  # "青溪区城镇…", "海陵区完成多少户农村…": what is asked about, not a place
+        kept.append(segment)
+    place = "".join(kept)
     if not place or re.search(r"多少|几|什么|哪|谁|怎", place):
         return ""
     words = _posseg(place, hmm=True)

@@ -63,6 +63,7 @@ class HybridRetriever:
         lexical_weight: float = 1.0,
         rerank_depth: int = 10,
         rank_weights: RankWeights | None = DEFAULT_WEIGHTS,
+        keep_top: int = 0,
     ) -> None:
         self.index = index
         self.embedder = embedder
@@ -72,6 +73,7 @@ class HybridRetriever:
         self.lexical_weight = lexical_weight
         self.rerank_depth = rerank_depth
         self.rank_weights = rank_weights
+        self.keep_top = keep_top
 
     def candidate_lists(self, query: str) -> RankedLists:
         depth = min(self.candidates, self.index.size)
@@ -102,7 +104,15 @@ class HybridRetriever:
     def rank(self, query: str, lists: RankedLists, *, top_k: int) -> list[Hit]:
         """Fuse the candidate lists, then re-rank the head with evidence signals (see ``rag.ranking``)."""
         depth = max(top_k, self.rerank_depth) if self.rank_weights else top_k
-        hits = self.hits(self.fuse(lists)[:depth])
+        fused = self.fuse(lists)
+        head = fused[:depth]
+        if self.rank_weights and self.keep_top:
+            # Each retriever's own best candidates are re-ranked even when the other ranks them low: a chunk
+            # BM25 ranks first can fall out of the fused head because the weak dense model ranks it 45th.
+            kept = {row for row, _, _ in head}
+            tops = {row for ranked in (lists.lexical, lists.dense) for row, _ in ranked[: self.keep_top]}
+            head += [item for item in fused[depth:] if item[0] in tops and item[0] not in kept]
+        hits = self.hits(head)
         if self.rank_weights:
             hits = rerank(query, hits, weights=self.rank_weights)
         return hits[:top_k]

@@ -98,6 +98,12 @@ class RetrievalSettings(BaseModel):
     rerank_depth: int = Field(
         10, ge=0, le=200, description="Fused candidates re-ranked with evidence signals (0: off)."
     )
+    keep_top: int = Field(
+        2,
+        ge=0,
+        le=50,
+        description="Re-ranking also takes each retriever's top N candidates when fusion ranks them lower (0: off).",
+    )
     coverage_weight: float = Field(0.5, ge=0, description="Re-ranking: weight of question coverage.")
     answer_weight: float = Field(0.2, ge=0, description="Re-ranking: weight of holding an answer of the asked kind.")
     consensus_weight: float = Field(0.2, ge=0, description="Re-ranking: weight of agreement with other candidates.")
