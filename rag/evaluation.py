@@ -299,7 +299,14 @@ class AnswerScores:
         self.per_question.append(record)
 
     def error(self, q: Question, why: str) -> None:
+        """A question that could not be asked: reported, and counted as not answered."""
         self.errors += 1
+        self.n += 1
+        if q.answerable:
+            self.answerable += 1
+            self.false_refusals += 1
+        else:
+            self.unanswerable += 1
         self.per_question.append({"id": q.id, "question": q.question, "error": why})
 
     def summary(self) -> dict[str, float]:

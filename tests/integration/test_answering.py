@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from rag import quantities
 from rag.citations import MARKER_RE
+from rag.questions import AnswerKind, analyse_question
 from rag.text import find_figures, split_sentences
 
 if TYPE_CHECKING:  # the fixtures' types, from tests/integration/conftest.py
@@ -74,7 +76,7 @@ def generated_questions(pipeline: Pipeline, n: int = GENERATED_QUESTIONS) -> lis
 
 
 Asked = list[tuple[str, "Answer"]]  # (question id, its answer)
-ANSWER_SETS = ("seed_answers", "unanswerable_answers", "generated_answers")
+ANSWER_SETS = ("seed_answers", "unanswerable_answers", "generated_answers", "figure_seed_answers")
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +97,13 @@ def generated_answers(seed_pipeline: Pipeline) -> Asked:
     return [(f"g{i:02d}", seed_pipeline.ask(q)) for i, q in enumerate(generated_questions(seed_pipeline), 1)]
 
 
-@pytest.fixture(params=ANSWER_SETS, ids=["seeds", "unanswerable", "generated"])
+@pytest.fixture(scope="module")
+def figure_seed_answers(seed_pipeline: Pipeline) -> Asked:
+    """The answers to `tests/fixtures/figure_seeds.tsv` (52 questions over many-figure sentences of the corpus)."""
+    return [(row["id"], seed_pipeline.ask(row["question"])) for row in read_tsv(FIXTURES / "figure_seeds.tsv")]
+
+
+@pytest.fixture(params=ANSWER_SETS, ids=["seeds", "unanswerable", "generated", "figure-seeds"])
 def answer_set(request: pytest.FixtureRequest) -> Asked:
     """Each answer set in turn, for the properties every answer must have."""
     answers: Asked = request.getfixturevalue(request.param)
@@ -144,6 +152,34 @@ def test_generated_figure_questions_are_mostly_answered(generated_answers: Asked
     # Keeps the properties below from passing vacuously (measured: 30/30 answered).
     grounded = sum(a.grounded and a.short_answer is not None for _, a in generated_answers)
     assert grounded >= 0.8 * len(generated_answers), [brief(q, a) for q, a in generated_answers if not a.grounded]
+
+
+def test_figure_questions_over_many_figure_sentences_get_the_asked_figure(figure_seed_answers: Asked) -> None:
+    # Measured: 48 of 52 short answers right, 3 wrong, 1 refused (README, Quality). The floor leaves room for
+    # one or two questions to move, not for the old behaviour (24 of 52 right).
+    rows = {row["id"]: row for row in read_tsv(FIXTURES / "figure_seeds.tsv")}
+    right = [qid for qid, a in figure_seed_answers if a.short_answer and rows[qid]["answer"] in a.short_answer]
+    wrong = [brief(q, a) for q, a in figure_seed_answers if a.short_answer and rows[q]["answer"] not in a.short_answer]
+    assert len(right) >= 45 and len(wrong) <= 4, "\n".join(wrong)
+
+
+def test_every_short_answer_is_an_exact_span_of_the_first_citation_of_the_asked_kind(answer_set: Asked) -> None:
+    checked = 0
+    for qid, answer in answer_set:
+        if not answer.short_answer:
+            continue
+        checked += 1
+        first = answer.citations[0].text
+        assert answer.short_answer in first, f"not a span of the first citation: {brief(qid, answer)}"
+        figures = quantities.find_figures(first)
+        spans = [f for f in figures if answer.short_answer in f.text or f.text == answer.short_answer]
+        asked = quantities.asked_quantity(answer.question)
+        if analyse_question(answer.question).kind is AnswerKind.FIGURE:
+            assert spans and any(asked.accepts(f) > 0 for f in spans), (
+                f"not a figure of the kind asked: {brief(qid, answer)}"
+            )
+    grounded = sum(a.grounded and a.short_answer is not None for _, a in answer_set)
+    assert checked == grounded
 
 
 def test_citations_point_at_their_exact_span_of_the_cleaned_document(
@@ -251,6 +287,38 @@ def test_rag_ask_batch_writes_one_answer_line_per_question(seed_index: SeedIndex
         assert {c["chunk_id"] for c in row["citations"]} <= {r["chunk_id"] for r in retrieved}, row
     assert [r["short_answer"] for r in rows] == ["52项", None, "12个"]
     assert [r["grounded"] for r in rows] == [True, False, True]
+
+
+def test_rag_ask_batch_reports_bad_lines_and_goes_on(seed_index: SeedIndex, tmp_path: Path) -> None:
+    lines = [
+        json.dumps({"id": "a", "question": "海陵区建设街头游园多少个？"}, ensure_ascii=False),
+        json.dumps({"id": "empty", "question": "   "}),
+        "{not json",
+        json.dumps({"id": "no-question", "text": "x"}),
+        json.dumps({"id": "b", "question": "恒口示范区选派了多少名专职工作队队员？"}, ensure_ascii=False),
+    ]
+    src, dest = tmp_path / "q.jsonl", tmp_path / "a.jsonl"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = seed_index.workdir.rag("ask", "--index", "index", "--input", str(src), "--output", str(dest))
+    assert result.returncode == 2, result.describe()  # finished, and says some lines failed
+    assert "Traceback" not in result.stderr, result.describe()
+    for n, why in ((2, "empty"), (3, "not JSON"), (4, '"question"')):
+        assert re.search(rf"line {n}:.*{re.escape(why)}", result.stderr), result.describe()
+    assert "2 answers written" in result.stderr and "3 lines failed" in result.stderr, result.describe()
+    rows = [json.loads(line) for line in dest.read_text(encoding="utf-8").splitlines()]
+    assert [r.get("line") or r["id"] for r in rows] == ["a", 2, 3, 4, "b"], rows  # one record per line, in order
+    assert rows[0]["short_answer"] == "12个" and rows[4]["short_answer"] == "88名", rows
+    assert all("error" in r and "short_answer" not in r for r in rows[1:4]), rows
+
+
+def test_rag_eval_reports_a_bad_question_and_goes_on(seed_index: SeedIndex, tmp_path: Path) -> None:
+    tsv = tmp_path / "q.tsv"
+    tsv.write_text(
+        "id\tdoc\tquestion\tanswer\nq1\t002\t海陵区建设街头游园多少个？\t12个\nq2\t002\t \t12个\n", encoding="utf-8"
+    )
+    report = run_eval(seed_index.workdir, "--dataset", str(tsv), "--index", "index", out=tmp_path / "r.json")
+    assert report["answers"]["errors"] == 1 and report["errors"][0]["id"] == "q2", report
+    assert "empty" in report["errors"][0]["error"] and report["answers"]["short_ok"] == 0.5, report
 
 
 def test_rag_search_json_returns_ranked_hits(seed_index: SeedIndex) -> None:
