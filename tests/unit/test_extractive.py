@@ -208,3 +208,38 @@ def test_the_sources_own_reference_marks_are_not_quoted_as_citations() -> None:
     assert draft.grounded
     assert [int(n) for n in MARKER.findall(answer)] == [1], answer
     assert "[3]" not in answer and "[注 9]" not in answer
+
+
+SHIQUAN = "2022年，石泉县完成地区生产总值128.6亿元，增长7.3%。全县新建农村公路186公里，改造危桥12座。"
+
+
+def test_the_sentence_whose_clause_holds_the_asked_figure_wins() -> None:
+    # The first sentence holds more of the question's words; the second holds the asked quantity.
+    pieces, draft = run("石泉县2022年新建农村公路多少公里？", [make_hit(SHIQUAN, title="石泉县2022年经济运行情况")])
+    assert draft.grounded and draft.short_answer == "186公里"
+    assert "".join(pieces).startswith("全县新建农村公路186公里")
+
+
+def test_no_figure_of_the_asked_kind_quotes_the_sentence_without_a_short_answer() -> None:
+    text = "衡水湖生态持续向好，衡水湖蓄水量达到近20年最高水平，候鸟种群数量逐年增加。"
+    pieces, draft = run("衡水湖蓄水量是多少？", [make_hit(text, title="衡水湖生态保护")])
+    assert draft.grounded and draft.short_answer is None and draft.no_figure
+    assert "蓄水量达到近20年最高水平" in "".join(pieces)
+
+
+def test_a_figure_question_answered_with_a_figure_has_no_no_figure_flag() -> None:
+    _, draft = run("恒口示范区一般财政预算收入是多少？", [make_hit(REPORT)])
+    assert draft.short_answer == "5341万元" and not draft.no_figure
+
+
+def test_subject_words_spread_over_the_sentence_are_not_a_refusal() -> None:
+    text = "住房安全保障方面，南湖县全年完成32户农村危房改造，户均补助1.8万元。"
+    _, draft = run("南湖县完成多少户危房改造？", [make_hit(text, title="南湖县住房保障")])
+    assert draft.grounded and draft.short_answer == "32户"
+
+
+def test_one_hit_of_each_kind_of_figure_question() -> None:
+    text = "全年新增城镇就业4120人,其中高校毕业生就业1350人,返乡创业620人。全县城镇登记失业率3.2%。"
+    hits = [make_hit(text, title="桐城县就业工作")]
+    assert run("桐城县高校毕业生就业多少人？", hits)[1].short_answer == "1350人"
+    assert run("桐城县城镇登记失业率是多少？", hits)[1].short_answer == "3.2%"

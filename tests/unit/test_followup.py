@@ -74,3 +74,22 @@ def test_model_replies_are_cleaned() -> None:
     assert clean_rewrite("\n  Standalone question: How much in 2020?") == "How much in 2020?"
     assert clean_rewrite("   ") is None
     assert clean_rewrite("很" * 400) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "previous", "expected"),
+    [
+        ("那农村居民呢？", "城镇居民人均可支配收入增长多少？", "农村居民人均可支配收入增长多少？"),
+        ("那农村呢？", "城镇居民人均可支配收入增长多少？", "农村居民人均可支配收入增长多少？"),
+        ("竣工的呢？", "凤山县2021年新开工项目多少个？", "凤山县2021年新竣工项目多少个？"),
+        ("那县级呢？", "市级财政收入多少？", "县级财政收入多少？"),
+        ("那出口呢？", "1-8月进口总额多少？", "1-8月出口总额多少？"),
+        ("那10亿元以上的呢？", "签约5亿元以上项目多少个？", "签约10亿元以上项目多少个？"),
+    ],
+)
+def test_an_elliptical_follow_up_keeps_the_measured_quantity(question: str, previous: str, expected: str) -> None:
+    assert rewrite_followup(question, previous) == expected
+
+
+def test_a_new_subject_keeps_the_question_word_and_its_measure_word() -> None:
+    assert rewrite_followup("那高校毕业生呢？", "桐城县全年新增就业多少人？") == "桐城县高校毕业生多少人？"
