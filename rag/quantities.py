@@ -25,7 +25,8 @@ _UNIT_FAMILIES: dict[str, str] = {
     "people": "人次 人 名 位 人口",
     "count": (
         "个 项 户 家 所 座 套 辆 台 件 场次 场 次 批 条 栋 幢 间 处 只 头 株 棵 本 册 部 篇 份 起 宗 例 床 张 支 "
-        "队 届 期 种 类 组 对 门 架 艘 列 片 块 幅 口 眼 家次 户次 单 笔 盏 根 匹 集 首 款 票 班 节 台套 倍"
+        "队 届 期 种 类 组 对 门 架 艘 列 片 块 幅 口 眼 家次 户次 单 笔 盏 根 匹 集 首 款 票 班 节 台套 倍 "
+        "发 标准箱 万标准箱 吨公里 架次 航次 车次 班次 人天"
     ),
 }
 UNIT_FAMILY: dict[str, str] = {u: fam for fam, units in _UNIT_FAMILIES.items() for u in units.split()}
@@ -43,7 +44,9 @@ _QUALIFIER_AFTER = r"以上|以下|以内|之内|内(?![容部外地])|左右|�
 _RANGE = r"\s?(?:-|—|–|~|～|至|到)\s?"
 _FIGURE_RE = re.compile(
     rf"(?P<pre>{_QUALIFIER_BEFORE})"
-    rf"(?:(?P<pct>百分之)(?P<pnum>{_CHINESE}|{_ARABIC})"
+    # A time on a clock or a stopwatch, whole: "2小时09分17秒", "1分57秒36", "4分02秒".
+    r"(?:(?<![\d.])(?P<clock>\d+小时\d{1,2}分(?:\d{1,2}秒(?:\d{1,2})?)?|\d+分\d{1,2}秒(?:\d{1,2}(?!\d))?)"
+    rf"|(?P<pct>百分之)(?P<pnum>{_CHINESE}|{_ARABIC})"
     rf"|(?<![\d.,A-Za-z第])(?P<num>{_ARABIC})(?:[多余]?(?:{_MAGNITUDE})?(?:{_UNIT_ALT})?{_RANGE}(?P<num2>{_ARABIC}))?"
     rf"|(?<![第])(?P<cn>{_CHINESE}))"
     rf"(?P<approx>[多余])?(?P<mag>{_MAGNITUDE})?(?P<approx2>[多余])?\s?(?P<unit>{_UNIT_ALT})?"
@@ -77,7 +80,9 @@ def find_figures(text: str) -> tuple[FigureSpan, ...]:
         unit = m.group("unit") or ""
         if m.group("pct"):
             unit = "%"
-        number = m.group("num") or m.group("cn") or m.group("pnum") or ""
+        if m.group("clock"):
+            unit = "秒"
+        number = m.group("num") or m.group("cn") or m.group("pnum") or m.group("clock") or ""
         if m.group("cn") is not None and (not unit or not _CN_DIGIT.search(number) or number in _CN_NOT_FIGURES):
             continue
         start, end = m.span()
@@ -124,7 +129,7 @@ _PERCENT_SLOT = re.compile(
 _MONEY_CUES = re.compile(
     r"投资|资金|收入|产值|总值|生产总值|金额|营收|营业额|税收|利润|贷款|融资|支出|补助|补贴|奖励|销售额|成交额|"
     r"预算|经费|成本|价格|售价|票房|收益|工资|存款|财政|拨付|资产|债务|赔偿|罚款|费用|保费|GDP|消费额|零售额|出口额|进口额|"
-    r"交易额|总额|额度|捐款|募集|基金|营业收入|增加值"
+    r"交易额|总额|额度|捐款|募集|基金|营业收入|增加值|价格|发行价|票价|房价|单价|均价|股价|租金"
 )
 _PEOPLE_CUES = re.compile(r"人数|人口|就业|毕业生|学生|员工|职工|干部|队员|志愿者|游客|患者|居民|群众|村民|农民")
 _TIME_ASK = re.compile(
@@ -136,7 +141,8 @@ _NOUN_FAMILY: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"面积|用地|占地|建筑面积"), "area"),
     (re.compile(r"里程|长度|距离|总长"), "length"),
     (re.compile(r"蓄水量|库容|供水量|用水量|水量|排水量"), "volume"),
-    (re.compile(r"货运量|吞吐量|产量|重量"), "mass"),
+    (re.compile(r"货运量|产量|重量"), "mass"),
+    (re.compile(r"成绩|用时|耗时"), "time"),
     (re.compile(r"装机容量|发电量|用电量"), "energy"),
     (re.compile(r"浓度"), "density"),
 )

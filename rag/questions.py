@@ -93,8 +93,11 @@ _NOT_PLACES = frozenset("城镇 乡镇 农村 城乡 城区 市区 社区 街道
 _YEAR_TERM = re.compile(r"(?:19|20)\d{2}年?")
 # "几个", "几所", "多少钱": the question word with its measure word, not a word to look for in the evidence.
 _ASKING_TOKEN = re.compile(r"^(?:几(?!乎)|多少)")
+_DAY = r"\d{1,2}\s?月\s?\d{1,2}\s?[日号](?:\s?\d{1,2}\s?[时点])?"
 _DATE_RE = re.compile(
-    r"\d{4}\s?年(?:\s?\d{1,2}\s?月(?:\s?\d{1,2}\s?[日号])?)?|\d{1,2}\s?月\s?\d{1,2}\s?[日号](?:\s?\d{1,2}\s?[时点])?"
+    # A range of days counts whole ("5月10日至20日", "5月1日至3日"), with its year when it has one.
+    rf"(?:\d{{4}}\s?年\s?)?{_DAY}\s?(?:至|到|-|—|~)\s?(?:\d{{1,2}}\s?月\s?)?\d{{1,2}}\s?[日号]"
+    rf"|\d{{4}}\s?年(?:\s?\d{{1,2}}\s?月(?:\s?\d{{1,2}}\s?[日号])?)?|{_DAY}"
     r"|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}\s?月(?:份|上旬|中旬|下旬)?|[〇零一二三四五六七八九]{4}年"
 )
 # A name set off by title marks or quotes; quotes also mark slogans and emphasis, hence the shorter limit.
