@@ -40,7 +40,20 @@ def validate_question(question: str) -> str:
         raise InvalidQueryError("the question is empty — ask something, e.g. 「恒口示范区新建标准化厂房多少平方米？」")
     if len(q) > MAX_QUESTION_CHARS:
         raise InvalidQueryError(f"the question has {len(q)} characters; the limit is {MAX_QUESTION_CHARS}")
+    check_text(q, what="the question")
     return q
+
+
+def check_text(text: str, *, what: str) -> str:
+    """``text`` when it can be written as UTF-8; else ``InvalidQueryError`` (a lone UTF-16 surrogate, such as
+    JSON's "\\ud800", is not text: it would fail in the tokenizer or in the answer's JSON)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidQueryError(
+            f"{what} holds a character that is not valid text (a lone UTF-16 surrogate); send UTF-8 text"
+        ) from None
+    return text
 
 
 @dataclass(slots=True)

@@ -145,6 +145,18 @@ class ApiSettings(BaseModel):
     port: int = Field(8000, ge=1, le=65535, description="Port.")
     key: str | None = Field(None, description="API key required by write endpoints when set.")
     max_upload_mb: float = Field(20.0, gt=0, description="Largest document accepted by `POST /documents`, in MB.")
+    max_upload_files: int = Field(
+        5,
+        ge=1,
+        le=100,
+        description="Files of one upload request: its body may be up to this many times the file limit.",
+    )
+    max_body_mb: float = Field(
+        2.0,
+        gt=0,
+        description="Largest body of any other request (questions, chat messages), in MB; larger ones get 413 "
+        "before they are read.",
+    )
     workers: int = Field(
         1,
         ge=1,

@@ -3,12 +3,15 @@ maps the package's errors to HTTP statuses."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 
 from rag import __version__, registry
 from rag.api import routes_ask, routes_documents, routes_openai, routes_ops
@@ -20,6 +23,7 @@ from rag.api.errors import (
     UnauthorizedError,
     UnsupportedFileError,
 )
+from rag.api.limits import BodyLimitMiddleware
 from rag.api.live import LivePipeline
 from rag.api.metrics import Metrics, MetricsMiddleware
 from rag.errors import (
@@ -65,6 +69,18 @@ Write endpoints need `Authorization: Bearer <key>` (or `X-API-Key`) when `RAG_AP
 """
 
 
+async def handle_validation_error(request: Request, exc: Exception) -> Response:
+    """422 for a request that does not fit the schema. JSON with ASCII escapes: the errors echo the input, which
+    may hold a lone surrogate that UTF-8 cannot encode (FastAPI's own handler then fails with a 500)."""
+    errors = jsonable_encoder(exc.errors() if isinstance(exc, RequestValidationError) else [str(exc)])
+    if request.url.path.startswith("/v1/"):
+        message = "; ".join(str(e.get("msg", e)) if isinstance(e, dict) else str(e) for e in errors)
+        body: dict[str, object] = {"error": {"message": message, "type": "invalid_request_error", "code": 422}}
+    else:
+        body = {"detail": errors}
+    return Response(json.dumps(body, ensure_ascii=True), status_code=422, media_type="application/json")
+
+
 async def handle_rag_error(request: Request, exc: Exception) -> JSONResponse:
     """The one mapping from errors to statuses; `/v1` routes answer in OpenAI's error format."""
     status = next((STATUS[c] for c in type(exc).__mro__ if c in STATUS), 500)
@@ -96,7 +112,15 @@ def create_app(settings: Settings, *, load_in_background: bool = True) -> FastAP
     app.state.metrics = metrics = Metrics()
     app.state.live = live
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    mb = 1024 * 1024
+    app.add_middleware(
+        BodyLimitMiddleware,
+        json_bytes=int(settings.api.max_body_mb * mb),
+        upload_bytes=int(settings.api.max_upload_mb * settings.api.max_upload_files * mb + mb),
+        upload_prefixes=("/documents",),
+    )
     app.add_exception_handler(RAGError, handle_rag_error)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
     for module in (routes_ask, routes_openai, routes_documents, routes_ops):
         app.include_router(module.router)
     return app

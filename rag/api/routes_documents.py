@@ -17,7 +17,7 @@ router = APIRouter(prefix="/documents", tags=["documents"])
 @router.get("", response_model=DocumentPage, summary="The indexed documents, a page at a time")
 async def list_documents(
     pipeline: PipelineDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**62)] = 0,  # SQLite integers are 64-bit
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     return await run_in_threadpool(documents.list_documents, pipeline, offset=offset, limit=limit)

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
 from rag.errors import InvalidQueryError
-from rag.pipeline import MAX_QUESTION_CHARS, validate_question
+from rag.pipeline import MAX_QUESTION_CHARS, check_text, validate_question
 
 EXAMPLE_QUESTION = "恒口示范区新建标准化厂房多少平方米？"
 
@@ -20,11 +20,20 @@ def _checked_question(value: str) -> str:
         raise ValueError(str(exc)) from None
 
 
+def _checked_text(value: str) -> str:
+    try:
+        return check_text(value, what="the message")
+    except InvalidQueryError as exc:
+        raise ValueError(str(exc)) from None
+
+
 class Message(BaseModel):
     """One turn of a conversation."""
 
     role: Literal["system", "user", "assistant"]
     content: StrictStr
+
+    _content = field_validator("content")(_checked_text)
 
 
 class Filters(BaseModel):
@@ -161,8 +170,8 @@ class ChatMessage(BaseModel):
 
     def text(self) -> str:
         if isinstance(self.content, list):
-            return "".join(p.text or "" for p in self.content if p.type == "text")
-        return self.content or ""
+            return check_text("".join(p.text or "" for p in self.content if p.type == "text"), what="a message")
+        return check_text(self.content or "", what="a message")
 
 
 class ChatCompletionRequest(BaseModel):

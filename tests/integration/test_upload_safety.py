@@ -1,16 +1,20 @@
-"""Uploads never lose data nor read server files: a real `rag serve` (UI mounted) over a copy of the seed index.
+"""Uploads never lose data nor read server files, and odd requests get a 4xx: a real `rag serve` (UI mounted)
+over a copy of the seed index.
 
 - A failed upload under the name of an existing corpus file leaves that file and its document as they were.
 - A same-name upload that succeeds says it replaced the file; a multi-file upload reports each file.
 - The UI's upload function, called through Gradio's own API with a server path instead of an uploaded file,
   neither indexes nor copies that file (with the key, even).
+- Bodies over the limits are refused before they are read; lone surrogates and 64-bit overflows are 422s.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable, Iterator
+import socket
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -137,3 +141,75 @@ def test_ui_upload_refuses_a_server_path(http: httpx.Client, server: Server, tmp
     assert "987654" not in json.dumps(search, ensure_ascii=False)
     copied = [p for p in (server.work.parent / "gradio-tmp").rglob("*") if p.is_file() and b"987654" in p.read_bytes()]
     assert not copied, f"Gradio copied the server file: {copied}"
+
+
+# --- request bodies and odd input (issue: reliability) -----------------------------------------------------------
+
+
+def raw_request(server: Server, head: str, body_chunks: Sequence[bytes] = ()) -> tuple[int, bytes]:
+    """Send a hand-written HTTP/1.1 request (headers that httpx would correct) and return the status and body."""
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(head.encode() + b"\r\n\r\n")
+        try:
+            for chunk in body_chunks:
+                sock.sendall(chunk)
+        except OSError:
+            pass  # the server answered and closed while the body was still coming: what is tested here
+        data = b""
+        while b"\r\n\r\n" not in data or len(data) < data.index(b"\r\n\r\n") + 4 + _length(data):
+            block = sock.recv(65536)
+            if not block:
+                break
+            data += block
+    status = int(data.split(b" ", 2)[1])
+    return status, data.split(b"\r\n\r\n", 1)[1]
+
+
+def _length(data: bytes) -> int:
+    head = data.split(b"\r\n\r\n", 1)[0].lower()
+    for line in head.split(b"\r\n"):
+        if line.startswith(b"content-length:"):
+            return int(line.split(b":", 1)[1])
+    return 0
+
+
+@pytest.mark.parametrize(("path", "size"), [("/ask", 600 * 1024 * 1024), ("/documents", 200 * 1024 * 1024)])
+def test_a_declared_oversized_body_is_refused_before_it_is_read(server: Server, path: str, size: int) -> None:
+    started = time.monotonic()
+    head = f"POST {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {size}"
+    status, body = raw_request(server, head)
+    assert status == 413 and b"limit" in body, body
+    assert time.monotonic() - started < 10  # answered at once: nothing of the body was sent
+
+
+def test_a_streamed_body_over_the_limit_is_refused_while_it_streams(server: Server, http: httpx.Client) -> None:
+    head = "POST /ask HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked"
+    block = b"x" * 65536
+    chunks = [b"%x\r\n%s\r\n" % (len(block), block) for _ in range(48)]  # 3 MB over a 2 MB limit
+    status, body = raw_request(server, head, chunks)
+    assert status == 413 and b"limit" in body, body
+    assert http.get("/health").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/ask", '{"question": "\\ud800"}'),
+        (
+            "/ask",
+            '{"question": "恒口示范区新建标准化厂房多少平方米？", "history": [{"role": "user", "content": "\\ud800"}]}',
+        ),
+        ("/v1/chat/completions", '{"messages": [{"role": "user", "content": "\\ud800"}]}'),
+        ("/v1/chat/completions", '{"stream": true, "messages": [{"role": "user", "content": "\\ud800"}]}'),
+    ],
+)
+def test_a_lone_surrogate_is_a_422_not_a_500(http: httpx.Client, path: str, body: str) -> None:
+    r = http.post(path, content=body.encode(), headers={"content-type": "application/json"})
+    assert r.status_code == 422, r.text
+    assert "surrogate" in r.text or "unicode" in r.text, r.text  # our message, or pydantic's
+
+
+def test_a_document_offset_beyond_64_bits_is_a_422(http: httpx.Client) -> None:
+    r = http.get("/documents", params={"offset": "9223372036854775808"})
+    assert r.status_code == 422, r.text
