@@ -94,18 +94,22 @@ def load_source(source: SourceFile, *, on_error: Callable[[IngestError], None] |
         from rag.loaders.jsonl import iter_jsonl
 
         return iter_jsonl(source.path, rel=source.rel, on_error=on_error or _log_skipped)
-    raw = _read_raw(source)
-    return [
-        build_document(
-            raw.text,
-            doc_id=file_doc_id(source.rel),
-            source=source.rel,
-            name=str(source.path),
-            fallback_title=PurePath(source.rel).stem,
-            title=raw.title,
-            date=raw.date,
-        )
-    ]
+    try:
+        raw = _read_raw(source)
+        return [
+            build_document(
+                raw.text,
+                doc_id=file_doc_id(source.rel),
+                source=source.rel,
+                name=source.rel,
+                fallback_title=PurePath(source.rel).stem,
+                title=raw.title,
+                date=raw.date,
+            )
+        ]
+    except IngestError as exc:
+        # Errors name the file as the corpus knows it (corpus/a.pdf), never by its absolute server path.
+        raise IngestError(str(exc).replace(str(source.path), source.rel)) from exc
 
 
 def _log_skipped(error: IngestError) -> None:

@@ -12,6 +12,7 @@ from rag.errors import IngestError
 from rag.types import Document
 
 TITLE_MAX_CHARS = 80
+MAX_DOCUMENT_CHARS = 20_000_000  # about 60 MB of UTF-8 Chinese: far more than any report
 # How many non-empty lines at the top of a text count as its "header" for date/publisher/title.
 HEADER_LINES = 12
 TITLE_SEARCH_LINES = 30
@@ -206,6 +207,11 @@ def build_document(
 
     ``name`` identifies the input in the error raised when nothing is left after cleaning.
     """
+    if len(raw_text) > MAX_DOCUMENT_CHARS:
+        raise IngestError(
+            f"{name}: {len(raw_text):,} characters, over the {MAX_DOCUMENT_CHARS:,}-character limit of one document; "
+            "split it into several files"
+        )
     text = clean_text(raw_text)
     if not text.strip():
         raise IngestError(f"{name}: no text left after cleaning (the document is empty or only page furniture)")

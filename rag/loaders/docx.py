@@ -10,6 +10,10 @@ from rag.loaders.cleaning import RawText
 
 # Cells of one table row are joined with this, so a row's figures stay on one line next to their labels.
 CELL_SEPARATOR = " | "
+# A .docx is a zip: its parts are checked before anything is inflated, so a small file that expands to
+# gigabytes (a zip bomb) is refused instead of filling memory. Real reports stay far below both limits.
+MAX_UNCOMPRESSED_BYTES = 256 * 1024 * 1024
+MAX_RATIO = 200  # uncompressed / compressed, for parts over 1 MB
 
 
 def read_docx(path: Path) -> RawText:
@@ -17,6 +21,7 @@ def read_docx(path: Path) -> RawText:
     import docx
     from docx.table import Table
 
+    check_zip(path)
     try:
         document = docx.Document(str(path))
         blocks: list[str] = []
@@ -32,6 +37,30 @@ def read_docx(path: Path) -> RawText:
     if not text:
         raise IngestError(f"{path}: .docx file contains no text")
     return RawText(text=text, title=title or None)
+
+
+def check_zip(path: Path) -> None:
+    """Refuse a zip file whose parts would inflate past ``MAX_UNCOMPRESSED_BYTES`` or ``MAX_RATIO``, reading
+    only its central directory (the sizes it declares; inflating never goes past them, zipfile checks)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise IngestError(f"{path.name}: corrupt or unreadable .docx file ({type(exc).__name__}: {exc})") from exc
+    total = sum(i.file_size for i in infos)
+    if total > MAX_UNCOMPRESSED_BYTES:
+        raise IngestError(
+            f"{path.name}: the .docx expands to {total / 1024 / 1024:.0f} MB, over the "
+            f"{MAX_UNCOMPRESSED_BYTES // 1024 // 1024} MB limit (a zip bomb, or not a report)"
+        )
+    for info in infos:
+        if info.file_size > 1024 * 1024 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise IngestError(
+                f"{path.name}: part {info.filename} is compressed {info.file_size // max(info.compress_size, 1)}:1, "
+                f"over {MAX_RATIO}:1 (a zip bomb); refused"
+            )
 
 
 def _table_rows(table: Any) -> list[str]:

@@ -72,3 +72,15 @@ def test_empty_docx_raises(tmp_path: Path) -> None:
     docx.Document().save(str(path))
     with pytest.raises(IngestError, match=r"empty\.docx: \.docx file contains no text"):
         read_docx(path)
+
+
+def test_a_zip_bomb_is_refused_before_it_is_inflated(tmp_path: Path) -> None:
+    import zipfile
+
+    path = tmp_path / "bomb.docx"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", b"<w:t>" + b"0" * (300 * 1024 * 1024) + b"</w:t>")
+    assert path.stat().st_size < 2 * 1024 * 1024
+    with pytest.raises(IngestError, match="zip bomb"):
+        read_docx(path)
