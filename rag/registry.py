@@ -17,19 +17,34 @@ class BackendSpec:
 
     target: str
     install: str
+    requires: tuple[str, ...] = ()  # top-level modules it imports when used (lazily)
 
 
 _REGISTRY: dict[Kind, dict[str, BackendSpec]] = {"embedder": {}, "vector": {}, "lexical": {}, "generator": {}}
 
 
-def register(kind: Kind, name: str, target: str, *, install: str = "pip install -e .") -> None:
-    """Register ``target`` (``"package.module:Class"``) as backend ``name`` of ``kind``."""
-    _REGISTRY[kind][name] = BackendSpec(target, install)
+def register(
+    kind: Kind, name: str, target: str, *, install: str = "pip install -e .", requires: tuple[str, ...] = ()
+) -> None:
+    """Register ``target`` (``"package.module:Class"``) as backend ``name`` of ``kind``; ``requires`` names the
+    modules it needs, so that ``installed`` can leave it out where they are missing."""
+    _REGISTRY[kind][name] = BackendSpec(target, install, requires)
 
 
 def available(kind: Kind) -> list[str]:
     """Names registered for ``kind``."""
     return sorted(_REGISTRY[kind])
+
+
+def installed(kind: Kind) -> list[str]:
+    """Names registered for ``kind`` whose required modules are installed (found, not imported)."""
+    import importlib.util
+
+    return sorted(
+        name
+        for name, spec in _REGISTRY[kind].items()
+        if all(importlib.util.find_spec(module) is not None for module in spec.requires)
+    )
 
 
 def load(kind: Kind, name: str) -> Any:
@@ -55,5 +70,17 @@ register("embedder", "hashing", "rag.backends.hashing_embedder:HashingEmbedder")
 register("vector", "faiss", "rag.backends.faiss_index:FaissIndex", install="pip install faiss-cpu")
 register("lexical", "bm25", "rag.backends.bm25:Bm25Index", install="pip install bm25s jieba")
 register("generator", "extractive", "rag.backends.extractive:ExtractiveGenerator")
-register("generator", "openai", "rag.backends.openai_compatible:OpenAICompatibleGenerator", install="pip install httpx")
-register("generator", "llama-cpp", "rag.backends.llama_cpp:LlamaCppGenerator", install="pip install -e '.[llm]'")
+register(
+    "generator",
+    "openai",
+    "rag.backends.openai_compatible:OpenAICompatibleGenerator",
+    install="pip install httpx",
+    requires=("httpx",),
+)
+register(
+    "generator",
+    "llama-cpp",
+    "rag.backends.llama_cpp:LlamaCppGenerator",
+    install="pip install -e '.[llm]'",
+    requires=("llama_cpp",),
+)

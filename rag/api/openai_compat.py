@@ -20,10 +20,9 @@ def model_ids() -> list[str]:
 
 
 def list_models() -> dict[str, Any]:
-    return {
-        "object": "list",
-        "data": [{"id": m, "object": "model", "created": 0, "owned_by": "rag"} for m in model_ids()],
-    }
+    """The backends that can run here (a registered backend whose library is not installed is left out)."""
+    ids = [MODEL_PREFIX + name for name in registry.installed("generator")]
+    return {"object": "list", "data": [{"id": m, "object": "model", "created": 0, "owned_by": "rag"} for m in ids]}
 
 
 def backend_for(model: str) -> str | None:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, StrictBool, StrictStr, field_validator
 
 from rag.errors import InvalidQueryError
 from rag.pipeline import MAX_QUESTION_CHARS, check_text, validate_question
 
 EXAMPLE_QUESTION = "恒口示范区新建标准化厂房多少平方米？"
+# "2021-09-09" only: lax parsing would read 0 as 1970-01-01 and "stream": 0 as false.
+StrictDate = Annotated[datetime.date, Strict()]
 
 
 def _checked_question(value: str) -> str:
@@ -40,8 +42,8 @@ class Filters(BaseModel):
     """Restrict retrieval."""
 
     doc_ids: list[str] | None = Field(None, description="Only passages of these documents (ids from `/documents`).")
-    date_from: datetime.date | None = Field(None, description="Only documents dated on or after this day.")
-    date_to: datetime.date | None = Field(None, description="Only documents dated on or before this day.")
+    date_from: StrictDate | None = Field(None, description="Only documents dated on or after this day.")
+    date_to: StrictDate | None = Field(None, description="Only documents dated on or before this day.")
 
 
 class AskRequest(BaseModel):
@@ -73,7 +75,7 @@ class AskRequest(BaseModel):
         description="Earlier turns: a follow-up such as 「那2020年呢？」 is rewritten into a standalone question.",
     )
     backend: str | None = Field(None, description="Answer backend (`GET /v1/models` lists them, without `rag-`).")
-    stream: bool = Field(False, description="Answer as Server-Sent Events: `piece`…, `answer`, `done`.")
+    stream: StrictBool = Field(False, description="Answer as Server-Sent Events: `piece`…, `answer`, `done`.")
     filters: Filters | None = Field(None, description="Retrieval filters.")
 
     _question = field_validator("question")(_checked_question)
@@ -196,7 +198,7 @@ class ChatCompletionRequest(BaseModel):
 
     model: str = Field("rag-extractive", description="`rag-<backend>`, see `GET /v1/models`.")
     messages: list[ChatMessage] = Field(min_length=1, max_length=200)
-    stream: bool = False
+    stream: StrictBool = False
     top_k: int | None = Field(None, ge=1, le=100, description="Extension: passages retrieved.")
 
     def turns(self) -> list[dict[str, str]]:

@@ -213,3 +213,15 @@ def test_a_lone_surrogate_is_a_422_not_a_500(http: httpx.Client, path: str, body
 def test_a_document_offset_beyond_64_bits_is_a_422(http: httpx.Client) -> None:
     r = http.get("/documents", params={"offset": "9223372036854775808"})
     assert r.status_code == 422, r.text
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/ask", {"question": "恒口示范区新建标准化厂房多少平方米？", "stream": 0}),
+        ("/ask", {"question": "恒口示范区新建标准化厂房多少平方米？", "filters": {"date_to": 0}}),
+        ("/v1/chat/completions", {"stream": 1, "messages": [{"role": "user", "content": "恒口"}]}),
+    ],
+)
+def test_numbers_are_not_booleans_or_dates(http: httpx.Client, path: str, body: dict[str, Any]) -> None:
+    assert http.post(path, json=body).status_code == 422

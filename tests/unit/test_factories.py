@@ -38,3 +38,17 @@ def test_a_query_backend_whose_library_is_missing_falls_back_with_a_warning(
 def test_an_unknown_query_backend_is_a_configuration_error() -> None:
     with pytest.raises(ConfigError, match="RAG_EMBEDDER__QUERY_BACKEND"):
         create_query_embedder(EmbedderSettings(query_backend="onx"), HashingEmbedder())
+
+
+def test_installed_backends_leave_out_those_whose_library_is_missing() -> None:
+    from rag import registry
+
+    registry.register(
+        "generator", "toy-missing", "rag.backends.extractive:ExtractiveGenerator", requires=("no_such_mod",)
+    )
+    try:
+        assert "toy-missing" in registry.available("generator")
+        assert "toy-missing" not in registry.installed("generator")
+        assert "extractive" in registry.installed("generator")
+    finally:
+        registry._REGISTRY["generator"].pop("toy-missing")
