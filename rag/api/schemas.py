@@ -5,14 +5,20 @@ from __future__ import annotations
 import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, StrictBool, StrictStr, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr, field_validator
 
 from rag.errors import InvalidQueryError
 from rag.pipeline import MAX_QUESTION_CHARS, check_text, validate_question
 
 EXAMPLE_QUESTION = "恒口示范区新建标准化厂房多少平方米？"
-# "2021-09-09" only: lax parsing would read 0 as 1970-01-01 and "stream": 0 as false.
-StrictDate = Annotated[datetime.date, Strict()]
+def _date_text(value: object) -> object:
+    """A day as text ("2021-09-09"): lax parsing would read the number 0 as 1970-01-01."""
+    if not isinstance(value, str | datetime.date):
+        raise ValueError("a date is a string such as 2021-09-09")
+    return value
+
+
+StrictDate = Annotated[datetime.date, BeforeValidator(_date_text)]
 
 
 def _checked_question(value: str) -> str:
