@@ -23,6 +23,10 @@ class IndexMismatchError(RAGError):
     """The index on disk was built with settings that differ from the current ones."""
 
 
+class IndexCorruptError(IndexNotFoundError):
+    """A build's files do not match the checksums its manifest holds (damaged on disk)."""
+
+
 class IndexBusyError(RAGError):
     """Another build holds the index's build lock."""
 

@@ -380,6 +380,7 @@ def build_index(
                 **{f"{name}_s": round(sec, 3) for name, sec in phases.items()},
             },
         }
+        manifest["artifacts"] = store.artifact_checksums(tmp)  # what `rag index verify` and loading check
         store.write_manifest(tmp, manifest)
         if previous is not None:
             previous.store.close()
@@ -431,8 +432,14 @@ def verify_index(index_dir: Path, *, embedder: Embedder | None = None, sample: i
     """Problems found when checking the index against its manifest and the corpus (empty when sound)."""
     from rag.retriever import LoadedIndex
 
-    problems: list[str] = []
-    index = LoadedIndex.open(index_dir)
+    build = store.current_build(index_dir)
+    problems = store.check_artifacts(build, store.read_manifest(build), hash_limit=None)
+    if problems:
+        return problems  # a damaged file: opening it could fail in any way, the checksums say which
+    try:
+        index = LoadedIndex.open(index_dir, build=build)
+    except Exception as exc:  # any failure to open is a problem to report as a line
+        return [f"the index cannot be opened: {type(exc).__name__}: {exc}"]
     try:
         manifest, n = index.manifest, index.size
         vectors = np.load(index.path / store.VECTORS, mmap_mode="r")

@@ -273,9 +273,16 @@ def iter_pieces(stream: PieceStream[str, None, Answer]) -> Iterator[str | Answer
     yield answer
 
 
-def build_pipeline(settings: Settings, *, index_dir: Path | None = None, embedder: Embedder | None = None) -> Pipeline:
-    """Open the index at ``index_dir`` (default from settings), check it matches the settings, load the model."""
-    index = LoadedIndex.open(Path(index_dir or settings.index.dir))
+def build_pipeline(
+    settings: Settings,
+    *,
+    index_dir: Path | None = None,
+    embedder: Embedder | None = None,
+    build: Path | None = None,
+) -> Pipeline:
+    """Open the index at ``index_dir`` (default from settings; its live build, or ``build``), check it matches
+    the settings, load the model."""
+    index = LoadedIndex.open(Path(index_dir or settings.index.dir), build=build)
     store.check_manifest(
         index.manifest,
         embedder=embedder_fingerprint(settings.embedder),

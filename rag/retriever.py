@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from rag import registry, store
+from rag.errors import IndexCorruptError
 from rag.protocols import Embedder
 from rag.ranking import DEFAULT_WEIGHTS, RankWeights, rerank
 from rag.types import Hit
@@ -24,9 +25,17 @@ class LoadedIndex:
     lexical: Any
 
     @classmethod
-    def open(cls, index_dir: Path) -> LoadedIndex:
-        build = store.current_build(index_dir)
+    def open(cls, index_dir: Path, *, build: Path | None = None) -> LoadedIndex:
+        """The live build of ``index_dir`` (or ``build``), after checking its files against the manifest's
+        sizes and checksums (files over ``store.HASH_ON_LOAD_BYTES`` by size only)."""
+        build = build or store.current_build(index_dir)
         manifest = store.read_manifest(build)
+        problems = store.check_artifacts(build, manifest, hash_limit=store.HASH_ON_LOAD_BYTES)
+        if problems:
+            raise IndexCorruptError(
+                f"build {build.name} is damaged: " + "; ".join(problems) + " — run `rag index verify`, "
+                "then `rag index build --rebuild`"
+            )
         n = manifest["counts"]["chunks"]
         vectors = registry.load("vector", manifest["vector"]["backend"]).load(build)
         lexical_cls = registry.load("lexical", manifest["lexical"]["backend"])

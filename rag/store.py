@@ -96,6 +96,59 @@ def read_manifest(build: Path) -> dict[str, Any]:
     return manifest
 
 
+# Files up to this size are also hashed when a build is opened; bigger ones are checked by size there and
+# hashed by `rag index verify`.
+HASH_ON_LOAD_BYTES = 256 * 1024 * 1024
+
+
+def artifact_checksums(build: Path) -> dict[str, dict[str, Any]]:
+    """Size and SHA-256 of every file of a finished build but the manifest, by path within the build."""
+    import hashlib
+
+    out: dict[str, dict[str, Any]] = {}
+    for path in sorted(p for p in build.rglob("*") if p.is_file() and p.name != MANIFEST):
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            while block := fh.read(1 << 20):
+                digest.update(block)
+        out[path.relative_to(build).as_posix()] = {"size": path.stat().st_size, "sha256": digest.hexdigest()}
+    return out
+
+
+def check_artifacts(build: Path, manifest: dict[str, Any], *, hash_limit: int | None) -> list[str]:
+    """Problems of the build's files against the manifest's checksums, one line each: a file missing or of
+    another size, or (for files up to ``hash_limit`` bytes; None: all) another SHA-256. Builds made before the
+    manifest held checksums have none to check."""
+    import hashlib
+
+    problems: list[str] = []
+    for rel, want in sorted((manifest.get("artifacts") or {}).items()):
+        path = build / rel
+        if not path.is_file():
+            problems.append(f"{rel}: missing")
+            continue
+        size = path.stat().st_size
+        if size != want["size"]:
+            problems.append(f"{rel}: {size} bytes, the manifest says {want['size']} (damaged or truncated)")
+            continue
+        if hash_limit is None or size <= hash_limit:
+            digest = hashlib.sha256()
+            with open(path, "rb") as fh:
+                while block := fh.read(1 << 20):
+                    digest.update(block)
+            if digest.hexdigest() != want["sha256"]:
+                problems.append(f"{rel}: checksum differs from the manifest (the file is damaged)")
+    return problems
+
+
+def finished_builds(index_dir: Path) -> list[Path]:
+    """The finished builds on disk, newest first."""
+    root = builds_dir(index_dir)
+    if not root.is_dir():
+        return []
+    return sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")), reverse=True)
+
+
 def write_manifest(build: Path, manifest: dict[str, Any]) -> None:
     (build / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
 

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from rag import store
 from rag.api.errors import NotReadyError
-from rag.errors import IndexNotFoundError, RAGError
+from rag.errors import IndexCorruptError, IndexNotFoundError, RAGError
 from rag.factories import embedder_fingerprint
 from rag.pipeline import Pipeline, build_pipeline
 from rag.retriever import LoadedIndex
@@ -37,6 +37,7 @@ class LivePipeline:
         self.index_dir = Path(settings.index.dir)
         self.check_interval_s = check_interval_s
         self.error: str | None = None
+        self.fallback: dict[str, str] | None = None  # the live build is damaged and an earlier one is served
         self.reloads = 0
         self._pipeline: Pipeline | None = None
         self._build = ""  # the content of CURRENT the pipeline was opened from
@@ -50,7 +51,10 @@ class LivePipeline:
         """Build the first pipeline (model included); on failure keep the message for ``/ready``."""
         try:
             build = self._read_pointer()
-            pipeline = build_pipeline(self.settings, index_dir=self.index_dir)
+            try:
+                pipeline = build_pipeline(self.settings, index_dir=self.index_dir)
+            except IndexCorruptError as exc:
+                pipeline = self._previous_build(build, exc)
         except RAGError as exc:
             self.error = str(exc)
             log.error("the index could not be loaded: %s", exc)
@@ -63,6 +67,21 @@ class LivePipeline:
             self._pipeline, self._build, self.error = pipeline, build, None
             self._checked_at = time.monotonic()
         log.info("serving index %s (build %s)", self.index_dir, build)
+
+    def _previous_build(self, damaged: str, error: IndexCorruptError) -> Pipeline:
+        """The newest earlier build that loads, when the live one is damaged; it says so on ``/ready``."""
+        for build in store.finished_builds(self.index_dir):
+            if build.name == damaged:
+                continue
+            try:
+                pipeline = build_pipeline(self.settings, index_dir=self.index_dir, build=build)
+            except RAGError as exc:
+                log.warning("earlier build %s does not load either: %s", build.name, exc)
+                continue
+            self.fallback = {"damaged_build": damaged, "serving_build": build.name, "reason": str(error)}
+            log.error("build %s is damaged (%s); serving the earlier build %s", damaged, error, build.name)
+            return pipeline
+        raise error
 
     @property
     def ready(self) -> bool:
@@ -82,6 +101,7 @@ class LivePipeline:
             "chunks": manifest["counts"]["chunks"],
             "embedder": manifest["embedder"],
             "backend": self.settings.generator.backend,
+            **({"fallback": self.fallback} if self.fallback else {}),
         }
 
     def current(self) -> Pipeline:
@@ -97,7 +117,10 @@ class LivePipeline:
             except IndexNotFoundError:
                 changed = False  # a pointer being replaced or removed: keep serving what is loaded
             if changed:
-                self.reload()
+                try:
+                    self.reload()
+                except RAGError as exc:  # a damaged or mismatched new build: keep answering from the loaded one
+                    log.error("the new index build could not be loaded, still serving the previous one: %s", exc)
                 pipeline = self._pipeline
         assert pipeline is not None
         return pipeline
@@ -124,6 +147,7 @@ class LivePipeline:
             # The old pipeline is not closed: requests still holding it finish on it, then it is collected.
             self._pipeline = Pipeline(self.settings, index, old.embedder, query_embedder=old.query_embedder)
             self._build = build
+            self.fallback = None  # a sound build is served again
             self.reloads += 1
             log.info("switched to index build %s", build)
             return self._pipeline

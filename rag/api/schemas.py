@@ -11,6 +11,8 @@ from rag.errors import InvalidQueryError
 from rag.pipeline import MAX_QUESTION_CHARS, check_text, validate_question
 
 EXAMPLE_QUESTION = "恒口示范区新建标准化厂房多少平方米？"
+
+
 def _date_text(value: object) -> object:
     """A day as text ("2021-09-09"): lax parsing would read the number 0 as 1970-01-01."""
     if not isinstance(value, str | datetime.date):
