@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator, Sequence
 from html import escape
 from pathlib import Path
@@ -51,8 +52,19 @@ def build_ui(
     if default_backend not in backends:
         backends = [default_backend, *backends]
 
-    def conversation_choices() -> Any:
-        items = [(c.title, c.id) for c in store.conversations()]
+    # Conversations belong to the browser that started them (an id kept in its localStorage); the holder of
+    # the API key, when one is set, sees everyone's.
+    def everyone(key: str | None) -> bool:
+        return bool(settings.api.key) and service.check_key(settings, key)
+
+    def allowed(cid: str | None, owner: str, key: str | None) -> bool:
+        return bool(cid) and (everyone(key) or (bool(owner) and store.owner_of(str(cid)) == owner))
+
+    def ensure_owner(owner: str | None) -> str:
+        return owner or secrets.token_urlsafe(16)
+
+    def conversation_choices(owner: str, key: str | None) -> Any:
+        items = [(c.title, c.id) for c in store.conversations(owner=owner or None, everyone=everyone(key))]
         return gr.update(choices=items)
 
     # --- status ----------------------------------------------------------------------------------------------
@@ -74,19 +86,21 @@ def build_ui(
     # --- chat ------------------------------------------------------------------------------------------------
 
     def ask(
-        question: str, cid: str | None, backend: str, top_k: float
+        question: str, cid: str | None, backend: str, top_k: float, owner: str, key: str | None
     ) -> Iterator[tuple[ChatValue, str, str, str | None, Any]]:
         q = (question or "").strip()
+        if cid and not allowed(cid, owner, key):
+            cid = None  # not this browser's conversation: start a new one
         earlier = store.messages(cid) if cid else []
         if not q:
             yield _bubbles(earlier), "", gr.skip(), cid, gr.skip()
             return
         if cid is None:
-            cid = store.create(q)
+            cid = store.create(q, owner=owner or None)
         history = _history(earlier)
         store.add_message(cid, "user", q)
         chat = [*_bubbles(earlier), {"role": "user", "content": escape(q)}]
-        yield [*chat, {"role": "assistant", "content": "…"}], "", gr.skip(), cid, conversation_choices()
+        yield [*chat, {"role": "assistant", "content": "…"}], "", gr.skip(), cid, conversation_choices(owner, key)
         text = ""
         try:
             pipeline = holder.current()
@@ -113,21 +127,21 @@ def build_ui(
     def new_chat() -> tuple[ChatValue, str, None, Any, str]:
         return [], render.empty_html(t["sources_empty"]), None, gr.update(value=None), ""
 
-    def open_chat(cid: str | None) -> tuple[ChatValue, str, str | None, str]:
-        if not cid:
+    def open_chat(cid: str | None, owner: str, key: str | None) -> tuple[ChatValue, str, str | None, str]:
+        if not cid or not allowed(cid, owner, key):
             return [], render.empty_html(t["sources_empty"]), None, ""
         messages = store.messages(cid)
         last = next((m.sources_html for m in reversed(messages) if m.sources_html), None)
         return _bubbles(messages), last or render.empty_html(t["sources_empty"]), cid, ""
 
-    def delete_chat(cid: str | None) -> tuple[ChatValue, str, None, Any, str]:
-        if cid:
+    def delete_chat(cid: str | None, owner: str, key: str | None) -> tuple[ChatValue, str, None, Any, str]:
+        if cid and allowed(cid, owner, key):
             store.delete(cid)
         cleared = new_chat()
-        return cleared[0], cleared[1], None, conversation_choices(), ""
+        return cleared[0], cleared[1], None, conversation_choices(owner, key), ""
 
-    def show_sources(cid: str | None, evt: gr.SelectData) -> Any:
-        if not cid or not isinstance(evt.index, int):
+    def show_sources(cid: str | None, owner: str, key: str | None, evt: gr.SelectData) -> Any:
+        if not cid or not allowed(cid, owner, key) or not isinstance(evt.index, int):
             return gr.skip()
         messages = store.messages(cid)
         for m in messages[evt.index :]:
@@ -135,9 +149,10 @@ def build_ui(
                 return m.sources_html or render.empty_html(t["sources_empty"])
         return gr.skip()
 
-    def like(cid: str | None, evt: gr.LikeData) -> tuple[str, int | None]:
+    def like(cid: str | None, owner: str, key: str | None, evt: gr.LikeData) -> tuple[str, int | None]:
         index = evt.index if isinstance(evt.index, int) else None
-        message = store.message_at(cid, index) if cid and index is not None else None
+        mine = cid is not None and allowed(cid, owner, key)
+        message = store.message_at(cid, index) if mine and cid and index is not None else None
         if message is None or message.role != "assistant":
             return t["feedback_none"], None
         if evt.liked is True or evt.liked == "Like":
@@ -229,6 +244,7 @@ def build_ui(
 
     with gr.Blocks(title=t["title"], analytics_enabled=False, fill_width=True) as demo:
         cid = gr.State(None)
+        owner = gr.BrowserState("", storage_key="rag-owner", secret=store.secret())
         rated = gr.State(None)
         switch = f' · <a href="{escape(other_lang_href)}">{t["other_lang"]}</a>' if other_lang_href else ""
         gr.HTML(
@@ -315,7 +331,7 @@ def build_ui(
                 )
 
         # --- events ------------------------------------------------------------------------------------------
-        ask_inputs = [question, cid, backend, top_k]
+        ask_inputs = [question, cid, backend, top_k, owner, key]
         ask_outputs = [chatbot, question, sources, cid, chats]
         asked = [
             question.submit(ask, ask_inputs, ask_outputs, concurrency_id="ask"),
@@ -324,10 +340,10 @@ def build_ui(
         ]
         stop.click(None, cancels=asked)
         new_btn.click(new_chat, None, [chatbot, sources, cid, chats, feedback_note])
-        chats.input(open_chat, [chats], [chatbot, sources, cid, feedback_note])
-        delete_btn.click(delete_chat, [cid], [chatbot, sources, cid, chats, feedback_note])
-        chatbot.select(show_sources, [cid], [sources])
-        chatbot.like(like, [cid], [feedback_note, rated])
+        chats.input(open_chat, [chats, owner, key], [chatbot, sources, cid, feedback_note])
+        delete_btn.click(delete_chat, [cid, owner, key], [chatbot, sources, cid, chats, feedback_note])
+        chatbot.select(show_sources, [cid, owner, key], [sources])
+        chatbot.like(like, [cid, owner, key], [feedback_note, rated])
         comment_btn.click(save_comment, [rated, comment], [feedback_note, comment])
         comment.submit(save_comment, [rated, comment], [feedback_note, comment])
         search_btn.click(search, [query, search_k], [results])
@@ -341,9 +357,10 @@ def build_ui(
             status_markdown, None, [status]
         )
         doc_pick.input(view_doc, [doc_pick], [doc_text])
-        demo.load(status_markdown, None, [status]).then(documents_view, None, docs_outputs).then(
-            conversation_choices, None, [chats]
-        )
+        demo.load(ensure_owner, [owner], [owner]).then(status_markdown, None, [status]).then(
+            documents_view, None, docs_outputs
+        ).then(conversation_choices, [owner, key], [chats])
+        key.change(conversation_choices, [owner, key], [chats])
     blocks: gr.Blocks = demo
     return blocks
 

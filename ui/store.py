@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 import threading
 import time
@@ -18,8 +19,10 @@ CREATE TABLE IF NOT EXISTS conversations (
     id TEXT PRIMARY KEY,
     title TEXT NOT NULL,
     created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    owner TEXT
 );
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS messages (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
@@ -73,6 +76,9 @@ class ConversationStore:
         with self._connect() as con:
             con.execute("PRAGMA journal_mode=WAL")
             con.executescript(SCHEMA)
+            columns = {row[1] for row in con.execute("PRAGMA table_info(conversations)")}
+            if "owner" not in columns:  # a file from before conversations had owners: theirs is no one's
+                con.execute("ALTER TABLE conversations ADD COLUMN owner TEXT")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -86,22 +92,43 @@ class ConversationStore:
 
     # --- conversations ----------------------------------------------------------------------------------------
 
-    def create(self, title: str) -> str:
-        """A new conversation named after its first question; returns its id."""
+    def create(self, title: str, *, owner: str | None = None) -> str:
+        """A new conversation named after its first question, kept for ``owner`` (a browser's id); its id."""
         cid = uuid.uuid4().hex[:16]
         now = time.time()
         with self._lock, self._connect() as con:
-            con.execute("INSERT INTO conversations VALUES (?, ?, ?, ?)", (cid, title.strip()[:80] or "…", now, now))
+            con.execute(
+                "INSERT INTO conversations (id, title, created_at, updated_at, owner) VALUES (?, ?, ?, ?, ?)",
+                (cid, title.strip()[:80] or "…", now, now, owner),
+            )
         return cid
 
-    def conversations(self, *, limit: int = 100) -> list[Conversation]:
-        """The most recently used conversations first."""
+    def conversations(
+        self, *, owner: str | None = None, everyone: bool = False, limit: int = 100
+    ) -> list[Conversation]:
+        """``owner``'s conversations (or, with ``everyone``, all of them), the most recently used first."""
+        where, args = ("", ()) if everyone else ("WHERE owner IS ?", (owner,))
         with self._connect() as con:
             rows = con.execute(
-                "SELECT id, title, created_at, updated_at FROM conversations ORDER BY updated_at DESC LIMIT ?",
-                (limit,),
+                f"SELECT id, title, created_at, updated_at FROM conversations {where} ORDER BY updated_at DESC LIMIT ?",
+                (*args, limit),
             ).fetchall()
         return [Conversation(*r) for r in rows]
+
+    def owner_of(self, cid: str) -> str | None:
+        with self._connect() as con:
+            row = con.execute("SELECT owner FROM conversations WHERE id = ?", (cid,)).fetchone()
+        return row[0] if row else None
+
+    def secret(self) -> str:
+        """A random secret made once per file, for what the UI keeps in browsers (their owner id)."""
+        with self._lock, self._connect() as con:
+            row = con.execute("SELECT value FROM meta WHERE key = 'secret'").fetchone()
+            if row:
+                return str(row[0])
+            value = secrets.token_urlsafe(24)
+            con.execute("INSERT INTO meta (key, value) VALUES ('secret', ?)", (value,))
+            return value
 
     def delete(self, cid: str) -> None:
         with self._lock, self._connect() as con:

@@ -179,3 +179,30 @@ def test_conversations_and_feedback_survive_a_restart(tmp_path: Path) -> None:
     assert again.all_feedback()[0]["question"] == "恒口示范区新建标准化厂房多少平方米？"
     again.delete(cid)
     assert again.conversations() == [] and again.feedback(reply.id) is None
+
+
+def test_conversations_belong_to_the_browser_that_started_them(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path / "ui.sqlite")
+    mine = store.create("海陵区建设街头游园多少个？", owner="browser-a")
+    theirs = store.create("恒口示范区新建标准化厂房多少平方米？", owner="browser-b")
+    assert [c.id for c in store.conversations(owner="browser-a")] == [mine]
+    assert [c.id for c in store.conversations(owner="browser-b")] == [theirs]
+    assert store.conversations(owner="browser-c") == [] and store.conversations() == []
+    assert {c.id for c in store.conversations(everyone=True)} == {mine, theirs}  # the key holder's view
+    assert store.owner_of(mine) == "browser-a" and store.owner_of("nope") is None
+    secret = store.secret()
+    assert len(secret) >= 24 and ConversationStore(tmp_path / "ui.sqlite").secret() == secret  # kept in the file
+
+
+def test_a_store_from_before_owners_gains_the_column(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as con:
+        con.execute(
+            "CREATE TABLE conversations (id TEXT PRIMARY KEY, title TEXT NOT NULL, created_at REAL, updated_at REAL)"
+        )
+        con.execute("INSERT INTO conversations VALUES ('old', '旧的', 1, 1)")
+    store = ConversationStore(path)
+    assert store.owner_of("old") is None and [c.id for c in store.conversations(everyone=True)] == ["old"]
+    assert store.conversations(owner="browser-a") == []  # nobody's but the key holder's
