@@ -26,6 +26,7 @@ from rag.api.errors import (
 from rag.api.limits import BodyLimitMiddleware
 from rag.api.live import LivePipeline
 from rag.api.metrics import Metrics, MetricsMiddleware
+from rag.api.schemas import ERROR_RESPONSES
 from rag.errors import (
     BackendUnavailableError,
     ConfigError,
@@ -108,7 +109,13 @@ def create_app(settings: Settings, *, load_in_background: bool = True) -> FastAP
             live.load()
         yield
 
-    app = FastAPI(title="rag — 中文报告问答", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="rag — 中文报告问答",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        responses=ERROR_RESPONSES,  # every route documents the errors the one handler may answer with
+    )
     app.state.metrics = metrics = Metrics()
     app.state.live = live
     app.add_middleware(MetricsMiddleware, metrics=metrics)

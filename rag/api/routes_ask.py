@@ -27,7 +27,7 @@ SSE_DOC = (
     "/ask",
     summary="Answer a question from the corpus, with citations",
     response_model=AnswerModel,
-    responses={200: {"content": {"text/event-stream": {"example": SSE_DOC}}}, 400: {}, 422: {}, 503: {}},
+    responses={200: {"content": {"text/event-stream": {"schema": {}, "example": SSE_DOC}}}},
 )
 async def ask(body: AskRequest, request: Request, pipeline: PipelineDep) -> JSONResponse | StreamingResponse:
     """The answer, its exact short answer and the cited passages; `"stream": true` or `Accept: text/event-stream`

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from rag.api import openai_compat
 from rag.api.deps import PipelineDep
-from rag.api.schemas import ChatCompletionRequest
+from rag.api.schemas import STREAM_RESPONSE, ChatCompletionRequest
 from rag.api.streaming import renumbered
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -25,7 +25,7 @@ async def models() -> dict[str, Any]:
     "/chat/completions",
     response_model=None,
     summary="Answer the last user message (OpenAI format, `citations` added)",
-    responses={400: {}, 422: {}, 503: {}},
+    responses={200: {"content": {"application/json": {}, **STREAM_RESPONSE["content"]}}},
 )
 async def chat_completions(body: ChatCompletionRequest, pipeline: PipelineDep) -> JSONResponse | StreamingResponse:
     backend = openai_compat.backend_for(body.model)

@@ -73,8 +73,9 @@ class AskRequest(BaseModel):
     )
 
     question: StrictStr = Field(
-        description=f"The question (1–{MAX_QUESTION_CHARS} characters after stripping).",
-        max_length=MAX_QUESTION_CHARS * 2,
+        description=f"The question (1–{MAX_QUESTION_CHARS} characters, not only spaces).",
+        # Documented here, checked by `validate_question` (whose messages say what to do).
+        json_schema_extra={"minLength": 1, "maxLength": MAX_QUESTION_CHARS, "pattern": r"\S"},
     )
     top_k: int | None = Field(None, ge=1, le=100, description="Passages retrieved (default: settings).")
     history: list[Message] = Field(
@@ -220,6 +221,34 @@ class ChatCompletionRequest(BaseModel):
             if message.role == "user":
                 return validate_question(message.text())
         raise InvalidQueryError("no user message to answer: add {'role': 'user', 'content': '…'} to `messages`")
+
+
+class ErrorBody(BaseModel):
+    """An error: `detail` (a message, or for 422 the fields at fault) and `type`; `/v1` routes answer in OpenAI's
+    format instead (`error`: message, type, code)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    detail: Any = None
+    type: str | None = None
+    error: dict[str, Any] | None = None
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": what}
+    for status, what in (
+        (400, "Unknown answer backend or model (the available ones are listed)."),
+        (401, "A write without the API key (`Authorization: Bearer …` or `X-API-Key`)."),
+        (404, "No such document."),
+        (409, "The change cannot be made on this index or corpus as they are."),
+        (413, "The request body, or an uploaded file, is over its limit."),
+        (415, "An uploaded file of a type that cannot be indexed."),
+        (422, "The request does not fit the schema, or the question is empty, too long or not text."),
+        (502, "The answer backend failed."),
+        (503, "The index or the model is not loaded (yet)."),
+    )
+}
+STREAM_RESPONSE: dict[str, Any] = {"content": {"text/event-stream": {"schema": {}}}}  # events of JSON data
 
 
 # --- documents ------------------------------------------------------------------------------------------------
