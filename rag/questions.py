@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import PurePath
 
-from rag.quantities import measure_word
+from rag.figure_text import measure_word
 from rag.text import FIGURE_RE, split_sentences, tokenize
 from rag.types import Hit
 

@@ -115,7 +115,8 @@ def builder(work: Path, stop: threading.Event, tally: Tally, every_s: float) -> 
             env={**os.environ, "HF_HUB_OFFLINE": "1"},
             check=False,
         )
-        busy = "busy" in result.stderr.lower() or "lock" in result.stderr.lower()
+        # Another build (an upload's, in the server) holds the index: the CLI says so and exits; that is a retry.
+        busy = "another `rag index build` is running" in result.stderr
         if result.returncode != 0 and busy:
             tally.add("cli build busy", True)
         else:
@@ -150,7 +151,7 @@ def main() -> None:
         shutil.copytree(args.corpus, work / "corpus")
         shutil.copytree(args.index, work / "index", ignore=shutil.ignore_patterns("models"))
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "RAG_API__KEY": KEY, "GRADIO_ANALYTICS_ENABLED": "False"}
-        env["RAG_EMBEDDER__CACHE_DIR"] = str((args.index / "models").resolve())
+        env.setdefault("RAG_EMBEDDER__CACHE_DIR", str((args.index / "models").resolve()))  # the ONNX export
         tally = Tally()
         stop = threading.Event()
         samples: list[tuple[float, float, int]] = []

@@ -1,0 +1,231 @@
+"""Figures as reports write them: whole figures (qualifier, number or range, magnitude, unit) and their unit
+families, the clauses of a sentence, and the kind of figure a question asks for."""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+# Units by family, so that a question's measure word or noun can say which figures can answer it.
+_UNIT_FAMILIES: dict[str, str] = {
+    "money": "元 美元 欧元 港元 英镑 日元 韩元 卢布 澳元 元/平方米 元/吨 元/亩 元/人 元/月",
+    "density": "微克/立方米 毫克/立方米 毫克/升 人/平方公里 公斤/亩 千克/亩",
+    "percent": "% ％ ‰ 个百分点 百分点 成",
+    "length": "公里 千米 米 厘米 毫米 里 延米 海里",
+    "area": "平方米 平方公里 平方千米 亩 公顷 顷 标准亩",
+    "volume": "立方米 方 升 毫升 标方",
+    "mass": "吨 千克 公斤 克 斤 担",
+    "energy": "千瓦时 千瓦 兆瓦 瓦 度 伏 千伏 吉瓦",
+    "time": "个工作日 工作日 个小时 小时 分钟 秒 个月 月 周 年 天 日 夜",
+    "people": "人次 人 名 位 人口",
+    "count": (
+        "个 项 户 家 所 座 套 辆 台 件 场次 场 次 批 条 栋 幢 间 处 只 头 株 棵 本 册 部 篇 份 起 宗 例 床 张 支 "
+        "队 届 期 种 类 组 对 门 架 艘 列 片 块 幅 口 眼 家次 户次 单 笔 盏 根 匹 集 首 款 票 班 节 台套 倍 "
+        "发 标准箱 个标准箱 吨公里 架次 航次 车次 班次 人天"
+    ),
+}
+UNIT_FAMILY: dict[str, str] = {u: fam for fam, units in _UNIT_FAMILIES.items() for u in units.split()}
+_UNITS = sorted(UNIT_FAMILY, key=len, reverse=True)
+_UNIT_ALT = "|".join(re.escape(u) for u in _UNITS)
+_MAGNITUDE = r"万亿|亿|千万|百万|万|千(?![米瓦克])|百(?!分)"
+_ARABIC = r"\d+(?:,\d{3})+(?![\d,])(?:\.\d+)?|\d+(?:\.\d+)?"
+_CHINESE = r"[零〇一二两三四五六七八九十百千万亿]+(?:点[零〇一二三四五六七八九]+)?"
+# Words before a figure that change what it says ("约3.1万", "超过500人"); "达" or "共" do not.
+_QUALIFIER_BEFORE = (
+    r"(?:每人每月|每人每年|每人每天|每人|每户|每亩|每吨|每平方米|每千人口|每万人)?"
+    r"(?:约为|约合|约|近|超过|超|逾|不足|不到|将近|接近|大约|多达|高达|至少|最多|不少于|不超过|不低于|仅)?"
+)
+_QUALIFIER_AFTER = r"以上|以下|以内|之内|内(?![容部外地])|左右|上下|多|余"
+_RANGE = r"\s?(?:-|—|–|~|～|至|到)\s?"
+_FIGURE_RE = re.compile(
+    rf"(?P<pre>{_QUALIFIER_BEFORE})"
+    # A time on a clock or a stopwatch, whole: "2小时09分17秒", "1分57秒36", "4分02秒".
+    r"(?:(?<![\d.])(?P<clock>\d+小时\d{1,2}分(?:\d{1,2}秒(?:\d{1,2})?)?|\d+分\d{1,2}秒(?:\d{1,2}(?!\d))?)"
+    rf"|(?P<pct>百分之)(?P<pnum>{_CHINESE}|{_ARABIC})"
+    rf"|(?<![\d.,A-Za-z第])(?P<num>{_ARABIC})(?:[多余]?(?:{_MAGNITUDE})?(?:{_UNIT_ALT})?{_RANGE}(?P<num2>{_ARABIC}))?"
+    rf"|(?<![第])(?P<cn>{_CHINESE}))"
+    rf"(?P<approx>[多余])?(?P<mag>{_MAGNITUDE})?(?P<approx2>[多余])?\s?(?P<unit>{_UNIT_ALT})?"
+    rf"(?P<post>{_QUALIFIER_AFTER})?"
+)
+_YEAR_LIKE = re.compile(r"(?:19|20)\d{2}")
+_CN_DIGIT = re.compile(r"[零〇一二两三四五六七八九十]")
+_CN_NOT_FIGURES = frozenset({"一", "万一", "千万", "万万", "亿万"})  # the article 一 ("一个专班") and idioms
+# Clause marks; a half-width comma between digits is a thousands separator, not one.
+_CLAUSE_END = re.compile(r"[，、；;：:。！？!?]|,(?!\d{3}(?!\d))")
+
+
+@dataclass(frozen=True, slots=True)
+class FigureSpan:
+    """A whole figure in a sentence: qualifiers, number (or range), magnitude and unit, as written."""
+
+    start: int
+    end: int
+    text: str
+    unit: str
+    family: str  # a key of the unit families, or "" for a bare number
+    post: str = ""  # the qualifier after it ("以上", "以内", "多")
+
+
+@functools.lru_cache(maxsize=8192)
+def find_figures(text: str) -> tuple[FigureSpan, ...]:
+    """Every figure of ``text`` that states a quantity: not dates ("2022年", "5月8日"), not ordinals ("第3"),
+    not a Chinese numeral without a unit ("统一") nor the article 一 ("组建一个专班")."""
+    out: list[FigureSpan] = []
+    for m in _FIGURE_RE.finditer(text):
+        unit = m.group("unit") or ""
+        if m.group("pct"):
+            unit = "%"
+        if m.group("clock"):
+            unit = "秒"
+        number = m.group("num") or m.group("cn") or m.group("pnum") or m.group("clock") or ""
+        if m.group("cn") is not None and (not unit or not _CN_DIGIT.search(number) or number in _CN_NOT_FIGURES):
+            continue
+        start, end = m.span()
+        if not number or end - start == 0:
+            continue
+        family = UNIT_FAMILY.get(unit, "")
+        if _is_date(text, m, unit):
+            continue
+        out.append(FigureSpan(start, end, text[start:end], unit, family, m.group("post") or ""))
+    return tuple(out)
+
+
+def _is_date(text: str, m: re.Match[str], unit: str) -> bool:
+    """A calendar reference rather than a quantity: a year ("2022年", "2022—2025年"), a month or a day."""
+    number = m.group("num") or ""
+    if unit == "年" and _YEAR_LIKE.fullmatch(number) and not m.group("pre") and not m.group("mag"):
+        return True
+    if unit in ("月", "日") and not m.group("pre") and not m.group("approx"):
+        return True  # "5月", "8日": "个月" and "天" are the durations
+    return bool(not unit and _YEAR_LIKE.fullmatch(number) and text[m.end() : m.end() + 1] in ("年", "-", "/", "."))
+
+
+def clauses(sentence: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each clause of ``sentence``: split at ，、；： (and a comma not inside a number)."""
+    spans: list[tuple[int, int]] = []
+    prev = 0
+    for m in _CLAUSE_END.finditer(sentence):
+        if m.start() > prev:
+            spans.append((prev, m.start()))
+        prev = m.end()
+    if prev < len(sentence):
+        spans.append((prev, len(sentence)))
+    return spans or [(0, len(sentence))]
+
+
+# --- what the question asks for --------------------------------------------------------------------------------
+
+# A measure word after 多少/几 names the unit; a few stand for a family ("多少钱" → money).
+MEASURE_RE = re.compile(rf"(?:多少|几)(?:{_MAGNITUDE})?(?P<unit>{_UNIT_ALT}|钱|岁)?")
+_PERCENT_CUES = re.compile(r"增长|增幅|增速|下降|降幅|提高|提升|回落|比重|占比|占|百分之几|比例|率|同比|环比|上涨|下跌")
+_PERCENT_SLOT = re.compile(
+    r"(?:增长|增幅|增速|下降|降幅|提高|提升|回落|上涨|下跌|比重|占比|比例|率)(?:了|为|是|达到|约)?$"
+)
+_MONEY_CUES = re.compile(
+    r"投资|资金|收入|产值|总值|生产总值|金额|营收|营业额|税收|利润|贷款|融资|支出|补助|补贴|奖励|销售额|成交额|"
+    r"预算|经费|成本|价格|售价|票房|收益|工资|存款|财政|拨付|资产|债务|赔偿|罚款|费用|保费|GDP|消费额|零售额|出口额|进口额|"
+    r"交易额|总额|额度|捐款|募集|基金|营业收入|增加值|价格|发行价|票价|房价|单价|均价|股价|租金"
+)
+_PEOPLE_CUES = re.compile(r"人数|人口|就业|毕业生|学生|员工|职工|干部|队员|志愿者|游客|患者|居民|群众|村民|农民")
+_TIME_ASK = re.compile(
+    r"多少(?:个)?(?:年|月|天|日|小时|分钟|工作日)|几(?:个)?(?:年|月|天|小时|工作日)|多久|多长时间|时限|期限|工期|时长|用时|耗时"
+    r"|时间(?:压缩|缩短|减少|控制)?(?:了|为|是|在)?(?:到|至)?(?:多少|几)"
+)
+# Measured nouns whose figures have one family whatever the question's wording ("蓄水量是多少" → 立方米).
+_NOUN_FAMILY: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"面积|用地|占地|建筑面积"), "area"),
+    (re.compile(r"里程|长度|距离|总长"), "length"),
+    (re.compile(r"蓄水量|库容|供水量|用水量|水量|排水量"), "volume"),
+    (re.compile(r"货运量|产量|重量"), "mass"),
+    (re.compile(r"成绩|用时|耗时"), "time"),
+    (re.compile(r"装机容量|发电量|用电量"), "energy"),
+    (re.compile(r"浓度"), "density"),
+)
+_UNIT_FAMILY_EQUIV = {"钱": "money", "岁": "time"}
+
+
+def answer_text(figure: FigureSpan, question: str) -> str:
+    """The figure as the short answer: whole, except a qualifier the question itself already states after
+    its measure word ("多少人以上" → "4000人", not "4000人以上")."""
+    m = MEASURE_RE.search(question)
+    if m:
+        post = re.match(_QUALIFIER_AFTER, question[m.end() :])
+        if post and figure.post == post.group() and len(figure.text) > len(figure.post):
+            return figure.text[: -len(figure.post)]
+    return figure.text
+
+
+def measure_word(question: str) -> str:
+    """The unit or measure word right after 多少/几 ("多少平方米" → 平方米, "多少户农村…" → 户), or ""."""
+    m = MEASURE_RE.search(question)
+    return (m.group("unit") or "") if m else ""
+
+
+@dataclass(frozen=True, slots=True)
+class AskedQuantity:
+    """What a figure question wants: a unit ("公里"), a family ("money", "percent"), both, or neither."""
+
+    unit: str
+    family: str
+
+    def accepts(self, figure: FigureSpan) -> float:
+        """1 for a figure of the asked unit or family, 0.5 for a bare number where any figure may do,
+        0 for a figure of another kind (it answers something else)."""
+        if figure.family == "time" and self.family != "time":
+            return 0.0  # durations answer only questions about time ("近20年" is not a quantity asked)
+        if self.unit:
+            if figure.unit == self.unit or figure.unit.endswith(self.unit) or self.unit.endswith(figure.unit or "\0"):
+                return 1.0
+            if self.unit == "个" and figure.family == "count" and figure.unit in ("个", ""):
+                return 1.0
+            if not figure.unit and self.family not in ("money", "percent"):
+                return 0.5
+            return 1.0 if figure.family == self.family and self.family in ("people",) else 0.0
+        if self.family:
+            if figure.family == self.family:
+                return 1.0
+            if not figure.unit:
+                return 0.5 if self.family not in ("percent", "money") else 0.0
+            return 0.0
+        return 1.0 if figure.family != "time" else 0.0
+
+
+@functools.lru_cache(maxsize=1024)
+def asked_quantity(question: str) -> AskedQuantity:
+    """The unit and family a figure question asks for: its measure word (多少公里 → 公里, 多少人 → people),
+    else a growth/share word right before the slot (增长多少 → percent), else the measured noun (投资 → money)."""
+    q = question.strip()
+    if _TIME_ASK.search(q):
+        m = MEASURE_RE.search(q)
+        unit = m.group("unit") if m and m.group("unit") in UNIT_FAMILY else ""
+        return AskedQuantity(unit or "", "time")
+    m = MEASURE_RE.search(q)
+    slot = m.start() if m else len(q)
+    before = q[:slot]
+    unit = (m.group("unit") or "") if m else ""
+    if unit in _UNIT_FAMILY_EQUIV:
+        return AskedQuantity("", _UNIT_FAMILY_EQUIV[unit])
+    if unit:
+        family = UNIT_FAMILY.get(unit, "")
+        if family == "people":
+            return AskedQuantity("", "people")
+        if family == "money":
+            return AskedQuantity("", "money")
+        return AskedQuantity(unit, family)
+    to_level = bool(re.search(r"[到至]\s*$", before))  # "提高到多少": a level, typed by its noun below
+    if (not to_level and _PERCENT_SLOT.search(before.rstrip("了是为约达 "))) or re.search(r"百分之几|百分比|几成", q):
+        return AskedQuantity("", "percent")
+    if re.search(r"(?:比重|占比|比例|增幅|增速|增长率|率)(?:是|为|有)?(?:多少|多大|几)?[？?]?$", q):
+        return AskedQuantity("", "percent")
+    tail = before[-8:]
+    for pattern, family in _NOUN_FAMILY:
+        if pattern.search(tail) and not _MONEY_CUES.search(tail[-3:]):
+            return AskedQuantity("", family)
+    if _MONEY_CUES.search(before or q) and not re.search(r"(?:项目|企业|家|个)(?:数|数量)?(?:是|有|为)?$", before):
+        return AskedQuantity("", "money")
+    if _PEOPLE_CUES.search(before or q) and not _MONEY_CUES.search(before or q):
+        return AskedQuantity("", "people")
+    if _PERCENT_CUES.search(before[-6:]):
+        return AskedQuantity("", "percent")
+    return AskedQuantity("", "")
