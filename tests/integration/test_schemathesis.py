@@ -57,7 +57,8 @@ def test_no_server_error_and_no_schema_violation(server: Server, tmp_path: Path,
     ]
     if with_key:
         command += ["--header", f"Authorization: Bearer {KEY}"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    # In tmp_path: Schemathesis keeps a cache folder in its working directory.
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
     summary = result.stdout[-6000:]
     assert result.returncode == 0, f"{summary}\n{result.stderr[-2000:]}\n{server.describe()}"
     assert "generated" in summary and "passed" in summary, summary
