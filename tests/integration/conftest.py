@@ -214,3 +214,20 @@ def rag_cli() -> Callable[..., CliResult]:
 def rag_server() -> Callable[..., AbstractContextManager[Server]]:
     """Starts real servers: ``with rag_server(work, {"RAG_API__KEY": "k"}) as server: ...``."""
     return serve
+
+
+@pytest.fixture(scope="session")
+def seed_server(
+    seed_index: SeedIndex, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[..., AbstractContextManager[Server]]:
+    """Starts a real server over a fresh copy of the seed workdir (it may upload and delete):
+    ``with seed_server("api", {"RAG_API__KEY": "k"}) as server: ...``; ``{work}`` in an env value is the copy."""
+
+    @contextmanager
+    def start(name: str, env: Mapping[str, str] | None = None) -> Iterator[Server]:
+        work = seed_index.workdir.copy_to(tmp_path_factory.mktemp(name) / "work").path
+        values = {k: v.replace("{work}", str(work)) for k, v in (env or {}).items()}
+        with serve(work, values) as srv:
+            yield srv
+
+    return start

@@ -33,12 +33,9 @@ MARKER_RE = re.compile(r"\[(\d+)\]")
 
 
 @pytest.fixture(scope="module")
-def server(
-    seed_index: SeedIndex, tmp_path_factory: pytest.TempPathFactory, rag_server: Callable[..., Any]
-) -> Iterator[Server]:
+def server(seed_server: Callable[..., Any]) -> Iterator[Server]:
     """One server for the module (each start loads torch and the model): a copy of the seed workdir, a key set."""
-    work = seed_index.workdir.copy_to(tmp_path_factory.mktemp("api") / "work").path
-    with rag_server(work, {"RAG_API__KEY": KEY, "RAG_API__MAX_UPLOAD_MB": "1"}) as srv:
+    with seed_server("api", {"RAG_API__KEY": KEY, "RAG_API__MAX_UPLOAD_MB": "1"}) as srv:
         yield srv
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:  # the fixtures' types, from tests/integration/conftest.py
-    from conftest import SeedIndex, Server
+    from conftest import Server
 
 pytestmark = pytest.mark.slow
 
@@ -27,11 +27,8 @@ EXAMPLES = 15  # per operation and phase: ~500 requests per run
 
 
 @pytest.fixture(scope="module")
-def server(
-    seed_index: SeedIndex, tmp_path_factory: pytest.TempPathFactory, rag_server: Callable[..., Any]
-) -> Iterator[Server]:
-    work = seed_index.workdir.copy_to(tmp_path_factory.mktemp("fuzz") / "work").path
-    with rag_server(work, {"RAG_API__KEY": KEY, "GRADIO_ANALYTICS_ENABLED": "False"}) as srv:
+def server(seed_server: Callable[..., Any]) -> Iterator[Server]:
+    with seed_server("fuzz", {"RAG_API__KEY": KEY, "GRADIO_ANALYTICS_ENABLED": "False"}) as srv:
         yield srv
 
 

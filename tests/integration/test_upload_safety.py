@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 if TYPE_CHECKING:  # the fixtures' types, from tests/integration/conftest.py
-    from conftest import SeedIndex, Server
+    from conftest import Server
 
 pytestmark = pytest.mark.slow
 
@@ -31,12 +31,9 @@ AUTH = {"X-API-Key": KEY}
 
 
 @pytest.fixture(scope="module")
-def server(
-    seed_index: SeedIndex, tmp_path_factory: pytest.TempPathFactory, rag_server: Callable[..., Any]
-) -> Iterator[Server]:
-    work = seed_index.workdir.copy_to(tmp_path_factory.mktemp("uploads") / "work").path
-    env = {"RAG_API__KEY": KEY, "GRADIO_TEMP_DIR": str(work.parent / "gradio-tmp"), "GRADIO_ANALYTICS_ENABLED": "False"}
-    with rag_server(work, env) as srv:
+def server(seed_server: Callable[..., Any]) -> Iterator[Server]:
+    env = {"RAG_API__KEY": KEY, "GRADIO_TEMP_DIR": "{work}/../gradio-tmp", "GRADIO_ANALYTICS_ENABLED": "False"}
+    with seed_server("uploads", env) as srv:
         yield srv
 
 
