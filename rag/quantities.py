@@ -22,6 +22,7 @@ from rag.figure_text import (
     find_figures,
     measure_word,
 )
+from rag.text import cut_words
 
 __all__ = [
     "MIN_FOCUS",
@@ -274,10 +275,8 @@ def _unexplained(content: str, focus: Sequence[_Term]) -> str:
 
 @functools.lru_cache(maxsize=8192)
 def _words(text: str) -> frozenset[str]:
-    """Words of ``text`` in jieba's precise mode ("加工贸易" stays one word)."""
-    import jieba
-
-    return frozenset(jieba.lcut(text, HMM=False))
+    """Words of ``text`` in jieba's precise mode ("加工贸易" stays one word), cached per clause."""
+    return frozenset(cut_words(text))
 
 
 def _clause_match(term: _Term, clause: str) -> float:

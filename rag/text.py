@@ -57,6 +57,12 @@ def _cut(text: str) -> list[str]:
     return list(jieba.cut_for_search(text))  # type: ignore[attr-defined]
 
 
+def cut_words(text: str) -> list[str]:
+    """jieba's precise-mode words of ``text`` (no HMM): "加工贸易" stays one word, unlike in search mode."""
+    jieba = _jieba()
+    return list(jieba.lcut(text, HMM=False))  # type: ignore[attr-defined]
+
+
 def tokenize(text: str) -> list[str]:
     """Search tokens of ``text``: jieba words (search mode, so long words also yield their parts), plus
     each figure both whole ("5341万元") and bare ("5341") so numbers with units stay findable."""
