@@ -27,6 +27,10 @@ class IndexCorruptError(IndexNotFoundError):
     """A build's files do not match the checksums its manifest holds (damaged on disk)."""
 
 
+class StorageFullError(RAGError):
+    """The disk under the index (or the corpus) ran out of space while writing; nothing half-written is left."""
+
+
 class IndexBusyError(RAGError):
     """Another build holds the index's build lock."""
 

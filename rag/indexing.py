@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import fcntl
 import hashlib
 import logging
@@ -10,6 +11,8 @@ import math
 import os
 import resource
 import secrets
+import shutil
+import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -21,7 +24,7 @@ import numpy as np
 
 from rag import __version__, registry, store
 from rag.chunking import chunk_document
-from rag.errors import IndexBusyError, IndexMismatchError, IndexNotFoundError, IngestError
+from rag.errors import IndexBusyError, IndexMismatchError, IndexNotFoundError, IngestError, StorageFullError
 from rag.factories import create_embedder, embedder_fingerprint
 from rag.loaders import SourceFile, discover_files, load_source
 from rag.protocols import Embedder
@@ -83,6 +86,16 @@ class VectorFile:
     @classmethod
     def create(cls, path: Path, *, rows: int, dim: int) -> VectorFile:
         np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(rows, dim)).flush()
+        # Reserve the blocks now: a write through a map into a full disk is a SIGBUS that kills the process,
+        # whereas a failed reservation is an ENOSPC the build reports (and cleans up after).
+        with open(path, "r+b") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size:
+                try:
+                    os.posix_fallocate(fh.fileno(), 0, size)
+                except OSError as exc:
+                    if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):  # no fallocate on this file system
+                        raise
         return cls(path)
 
     @property
@@ -311,86 +324,108 @@ def build_index(
         build_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + secrets.token_hex(3)
         tmp = store.builds_dir(index_dir) / f".tmp-{build_id}"
         tmp.mkdir(parents=True)
+        try:
+            # One pass: load → chunk → store. Only chunk texts and bookkeeping stay in memory.
+            source_meta: dict[str, dict[str, Any]] = {}
+            chunked = _Chunked()
+            t_store = time.perf_counter()
+            documents = _iter_corpus(discover_files(roots), previous, report, source_meta)
+            store.write_store(tmp, _chunk_documents(documents, settings, old_docs, report, chunked, phases))
+            phases["store"] = time.perf_counter() - t_store - phases.get("load", 0.0) - phases.get("chunk", 0.0)
+            row = len(chunked.texts)
+            report.removed = len(set(old_docs) - set(chunked.doc_meta))
+            report.chunks, report.embedded_chunks = row, len(chunked.todo)
 
-        # One pass: load → chunk → store. Only chunk texts and bookkeeping stay in memory.
-        source_meta: dict[str, dict[str, Any]] = {}
-        chunked = _Chunked()
-        t_store = time.perf_counter()
-        documents = _iter_corpus(discover_files(roots), previous, report, source_meta)
-        store.write_store(tmp, _chunk_documents(documents, settings, old_docs, report, chunked, phases))
-        phases["store"] = time.perf_counter() - t_store - phases.get("load", 0.0) - phases.get("chunk", 0.0)
-        row = len(chunked.texts)
-        report.removed = len(set(old_docs) - set(chunked.doc_meta))
-        report.chunks, report.embedded_chunks = row, len(chunked.todo)
+            if chunked.todo and embedder is None:
+                embedder = create_embedder(settings.embedder)
+            dim = embedder.dim if embedder is not None else int(previous.manifest["embedder"]["dim"]) if previous else 0
+            if not dim:
+                embedder = create_embedder(settings.embedder)
+                dim = embedder.dim
 
-        if chunked.todo and embedder is None:
-            embedder = create_embedder(settings.embedder)
-        dim = embedder.dim if embedder is not None else int(previous.manifest["embedder"]["dim"]) if previous else 0
-        if not dim:
-            embedder = create_embedder(settings.embedder)
-            dim = embedder.dim
+            vectors = VectorFile.create(tmp / store.VECTORS, rows=row, dim=dim)
+            t_embed = time.perf_counter()
+            for new_first, old_first, count in chunked.reuse:
+                assert previous is not None
+                for offset in range(0, count, VECTOR_SLICE):
+                    n = min(VECTOR_SLICE, count - offset)
+                    vectors.write(new_first + offset, previous.vectors.read(old_first + offset, old_first + offset + n))
+            if chunked.todo:
+                assert embedder is not None
+                say(f"embedding {len(chunked.todo)} chunks ({report.added} added, {report.changed} changed documents)")
+                _embed_into(vectors, chunked, embedder, progress=progress)
+            report.embed_seconds = phases["embed"] = time.perf_counter() - t_embed
 
-        vectors = VectorFile.create(tmp / store.VECTORS, rows=row, dim=dim)
-        t_embed = time.perf_counter()
-        for new_first, old_first, count in chunked.reuse:
-            assert previous is not None
-            for offset in range(0, count, VECTOR_SLICE):
-                n = min(VECTOR_SLICE, count - offset)
-                vectors.write(new_first + offset, previous.vectors.read(old_first + offset, old_first + offset + n))
-        if chunked.todo:
-            assert embedder is not None
-            say(f"embedding {len(chunked.todo)} chunks ({report.added} added, {report.changed} changed documents)")
-            _embed_into(vectors, chunked, embedder, progress=progress)
-        report.embed_seconds = phases["embed"] = time.perf_counter() - t_embed
+            t_vectors = time.perf_counter()
+            vector_kind, vector_params, vindex = build_vector_index(vectors, row, dim, settings)
+            vindex.save(tmp)
+            del vindex  # freed before BM25 is built: the two never need memory at once
+            phases["vectors"] = time.perf_counter() - t_vectors
+            report.vector_kind = vector_kind
 
-        t_vectors = time.perf_counter()
-        vector_kind, vector_params, vindex = build_vector_index(vectors, row, dim, settings)
-        vindex.save(tmp)
-        del vindex  # freed before BM25 is built: the two never need memory at once
-        phases["vectors"] = time.perf_counter() - t_vectors
-        report.vector_kind = vector_kind
+            t_lexical = time.perf_counter()
+            texts, chunked.texts = chunked.texts, []
+            lexical = registry.load("lexical", settings.index.lexical_backend).build(texts)
+            del texts
+            lexical.save(tmp)
+            del lexical
+            phases["lexical"] = time.perf_counter() - t_lexical
 
-        t_lexical = time.perf_counter()
-        texts, chunked.texts = chunked.texts, []
-        lexical = registry.load("lexical", settings.index.lexical_backend).build(texts)
-        del texts
-        lexical.save(tmp)
-        del lexical
-        phases["lexical"] = time.perf_counter() - t_lexical
-
-        report.seconds = time.perf_counter() - t0
-        report.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        manifest = {
-            "format_version": store.FORMAT_VERSION,
-            "package_version": __version__,
-            "build_id": build_id,
-            "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "embedder": {**wanted["embedder"], "dim": dim},
-            "chunking": wanted["chunking"],
-            "lexical": wanted["lexical"],
-            "vector": {"backend": settings.index.vector_backend, "kind": vector_kind, **vector_params},
-            "counts": {"documents": report.documents, "chunks": report.chunks, "characters": report.characters},
-            "corpus": [str(p) for p in roots],
-            "sources": source_meta,
-            "documents": chunked.doc_meta,
-            "failed": [{"source": s, "error": e} for s, e in report.failed],
-            "timings": {
-                "total_s": round(report.seconds, 3),
-                "embed_s": round(report.embed_seconds, 3),
-                **{f"{name}_s": round(sec, 3) for name, sec in phases.items()},
-            },
-        }
-        manifest["artifacts"] = store.artifact_checksums(tmp)  # what `rag index verify` and loading check
-        store.write_manifest(tmp, manifest)
-        if previous is not None:
-            previous.store.close()
-        final = store.builds_dir(index_dir) / build_id
-        os.rename(tmp, final)
-        store.publish_build(index_dir, final)
-        store.prune_builds(index_dir, keep=settings.index.keep_builds)
+            report.seconds = time.perf_counter() - t0
+            report.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            manifest = {
+                "format_version": store.FORMAT_VERSION,
+                "package_version": __version__,
+                "build_id": build_id,
+                "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "embedder": {**wanted["embedder"], "dim": dim},
+                "chunking": wanted["chunking"],
+                "lexical": wanted["lexical"],
+                "vector": {"backend": settings.index.vector_backend, "kind": vector_kind, **vector_params},
+                "counts": {"documents": report.documents, "chunks": report.chunks, "characters": report.characters},
+                "corpus": [str(p) for p in roots],
+                "sources": source_meta,
+                "documents": chunked.doc_meta,
+                "failed": [{"source": s, "error": e} for s, e in report.failed],
+                "timings": {
+                    "total_s": round(report.seconds, 3),
+                    "embed_s": round(report.embed_seconds, 3),
+                    **{f"{name}_s": round(sec, 3) for name, sec in phases.items()},
+                },
+            }
+            manifest["artifacts"] = store.artifact_checksums(tmp)  # what `rag index verify` and loading check
+            store.write_manifest(tmp, manifest)
+            if previous is not None:
+                previous.store.close()
+            final = store.builds_dir(index_dir) / build_id
+            os.rename(tmp, final)
+            store.publish_build(index_dir, final)
+            store.prune_builds(index_dir, keep=settings.index.keep_builds)
+        except BaseException as exc:
+            shutil.rmtree(tmp, ignore_errors=True)  # the space it took is given back at once
+            if _disk_full(exc):
+                raise StorageFullError(
+                    f"the disk under {index_dir.name}/ is full: build {build_id} could not be written and was "
+                    "removed; the previous build is still live — free some space (or point RAG_INDEX__DIR at a "
+                    "bigger disk) and run the build again"
+                ) from exc
+            raise
         report.build_id = build_id
         report.published = True
     return report
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is the file system out of space."""
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if isinstance(exc, sqlite3.OperationalError) and "disk is full" in str(exc):
+            return True
+        if isinstance(exc, RuntimeError) and "No space left on device" in str(exc):  # FAISS's own writer
+            return True
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return False
 
 
 def _dir_size(path: Path) -> int:

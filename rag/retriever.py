@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ class LoadedIndex:
     chunks: store.ChunkStore
     vectors: Any
     lexical: Any
+    stamps: dict[str, tuple[int, int]] = field(default_factory=dict)  # size and mtime of each file when opened
 
     @classmethod
     def open(cls, index_dir: Path, *, build: Path | None = None) -> LoadedIndex:
@@ -40,14 +41,31 @@ class LoadedIndex:
         vectors = registry.load("vector", manifest["vector"]["backend"]).load(build)
         lexical_cls = registry.load("lexical", manifest["lexical"]["backend"])
         lexical = lexical_cls.load(build) if n else lexical_cls.build([])
-        return cls(build, manifest, store.ChunkStore(build), vectors, lexical)
+        return cls(build, manifest, store.ChunkStore(build), vectors, lexical, _stamps(build, manifest))
 
     @property
     def size(self) -> int:
         return int(self.manifest["counts"]["chunks"])
 
+    def changed_files(self) -> list[str]:
+        """Files of this build changed on disk since it was opened (a build is never rewritten, so any change
+        is damage): a few ``stat`` calls, cheap enough to run every second."""
+        return [rel for rel, stamp in _stamps(self.path, self.manifest).items() if stamp != self.stamps.get(rel)]
+
     def close(self) -> None:
         self.chunks.close()
+
+
+def _stamps(build: Path, manifest: dict[str, Any]) -> dict[str, tuple[int, int]]:
+    out: dict[str, tuple[int, int]] = {}
+    for rel in manifest.get("artifacts") or {}:
+        try:
+            st = (build / rel).stat()
+        except OSError:
+            out[rel] = (-1, -1)
+            continue
+        out[rel] = (st.st_size, st.st_mtime_ns)
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rag.errors import IndexMismatchError, IndexNotFoundError
+from rag.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from rag.types import Chunk, Document
 
 FORMAT_VERSION = 1
@@ -208,18 +208,60 @@ class DocumentInfo:
 
 
 class ChunkStore:
-    """Read access to a build's documents and chunks, safe to share between threads."""
+    """Read access to a build's documents and chunks, safe to share between threads.
+
+    Connections are pooled: a query borrows one and gives it back. ``close`` retires the store: idle
+    connections close at once and busy ones when their query ends, so a build replaced while requests were
+    still reading it holds no file open once they are done (its folder can then be pruned). A store that
+    cannot be read (damaged on disk) raises ``IndexCorruptError``.
+    """
 
     def __init__(self, build: Path) -> None:
-        self._con = sqlite3.connect(f"file:{build / STORE}?mode=ro", uri=True, check_same_thread=False)
+        self._path = build / STORE
+        self._build = build.name
+        self._idle: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._retired = False
+        self._release(self._connect())  # fail now, not at the first question, when the file is not a database
 
     def close(self) -> None:
-        self._con.close()
+        with self._lock:
+            self._retired, idle, self._idle = True, self._idle, []
+        for con in idle:
+            con.close()
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            con = sqlite3.connect(f"file:{self._path}?mode=ro", uri=True, check_same_thread=False)
+            con.execute("SELECT 1 FROM chunks LIMIT 1")
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(exc) from exc
+        return con
+
+    def _release(self, con: sqlite3.Connection) -> None:
+        with self._lock:
+            if not self._retired:
+                self._idle.append(con)
+                return
+        con.close()
+
+    def _damaged(self, exc: sqlite3.Error) -> IndexCorruptError:
+        return IndexCorruptError(
+            f"the chunk store of build {self._build} cannot be read ({exc}) — run `rag index verify`, then "
+            "`rag index build --rebuild`"
+        )
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
-            return self._con.execute(sql, params).fetchall()
+            con = self._idle.pop() if self._idle else None
+        con = con or self._connect()
+        try:
+            rows = con.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as exc:
+            con.close()
+            raise self._damaged(exc) from exc
+        self._release(con)
+        return rows
 
     def count_chunks(self) -> int:
         return int(self._query("SELECT COUNT(*) FROM chunks")[0][0])

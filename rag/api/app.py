@@ -37,6 +37,7 @@ from rag.errors import (
     IngestError,
     InvalidQueryError,
     RAGError,
+    StorageFullError,
 )
 from rag.settings import Settings
 
@@ -50,6 +51,7 @@ STATUS: dict[type[RAGError], int] = {
     IndexMismatchError: 409,
     IndexBusyError: 409,
     FileTooLargeError: 413,
+    StorageFullError: 507,
     UnsupportedFileError: 415,
     GenerationError: 502,
     NotReadyError: 503,

@@ -38,6 +38,7 @@ class LivePipeline:
         self.check_interval_s = check_interval_s
         self.error: str | None = None
         self.fallback: dict[str, str] | None = None  # the live build is damaged and an earlier one is served
+        self.damaged: str | None = None  # files of the loaded build changed on disk while it was served
         self.reloads = 0
         self._pipeline: Pipeline | None = None
         self._build = ""  # the content of CURRENT the pipeline was opened from
@@ -105,25 +106,47 @@ class LivePipeline:
         }
 
     def current(self) -> Pipeline:
-        """The pipeline to use for one request, after at most one cheap look at ``index/CURRENT`` a second."""
-        pipeline = self._pipeline
-        if pipeline is None:
+        """The pipeline to use for one request, after at most one cheap look a second at ``index/CURRENT`` (a
+        new build is switched to) and at the loaded build's files (a damaged one is not answered from)."""
+        if self._pipeline is None:
             raise NotReadyError(self.error or "the index and model are still loading; retry in a few seconds")
-        now = time.monotonic()
-        if now - self._checked_at >= self.check_interval_s:
-            self._checked_at = now
-            try:
-                changed = self._read_pointer() != self._build
-            except IndexNotFoundError:
-                changed = False  # a pointer being replaced or removed: keep serving what is loaded
-            if changed:
-                try:
-                    self.reload()
-                except RAGError as exc:  # a damaged or mismatched new build: keep answering from the loaded one
-                    log.error("the new index build could not be loaded, still serving the previous one: %s", exc)
-                pipeline = self._pipeline
+        if time.monotonic() - self._checked_at >= self.check_interval_s:
+            self.refresh()
+        if self.damaged is not None:
+            raise IndexCorruptError(self.damaged)
+        pipeline = self._pipeline
         assert pipeline is not None
         return pipeline
+
+    def refresh(self) -> None:
+        """Switch to the build ``index/CURRENT`` names if it changed; else check the loaded build's files."""
+        pipeline = self._pipeline
+        if pipeline is None:
+            return
+        self._checked_at = time.monotonic()
+        try:
+            changed = self._read_pointer() != self._build
+        except IndexNotFoundError:
+            changed = False  # a pointer being replaced or removed: keep serving what is loaded
+        if changed:
+            try:
+                self.reload()
+                return
+            except RAGError as exc:  # a damaged or mismatched new build: keep answering from the loaded one
+                log.error("the new index build could not be loaded, still serving the previous one: %s", exc)
+        files = pipeline.index.changed_files()
+        if files and self.damaged is None:
+            self.mark_damaged(
+                f"files of the live build {pipeline.index.path.name} changed on disk while it was served: "
+                f"{', '.join(files)} — run `rag index verify`, then `rag index build --rebuild` "
+                "(the server switches to the new build by itself)"
+            )
+
+    def mark_damaged(self, reason: str) -> None:
+        """Stop answering from the loaded build (``/ready`` says 503 with ``reason``) until a new one is
+        published."""
+        self.damaged = reason
+        log.error("the live index is damaged, not answering from it: %s", reason)
 
     def reload(self) -> Pipeline:
         """Open the build ``index/CURRENT`` names now and make it current (the embedder is reused)."""
@@ -144,10 +167,12 @@ class LivePipeline:
             except RAGError:
                 index.close()
                 raise
-            # The old pipeline is not closed: requests still holding it finish on it, then it is collected.
             self._pipeline = Pipeline(self.settings, index, old.embedder, query_embedder=old.query_embedder)
+            # Requests still holding the old pipeline finish on it; retiring its store closes each of its
+            # SQLite handles as soon as it is idle, so the replaced build holds no file open once pruned.
+            old.index.close()
             self._build = build
-            self.fallback = None  # a sound build is served again
+            self.fallback = self.damaged = None  # a sound build is served again
             self.reloads += 1
             log.info("switched to index build %s", build)
             return self._pipeline

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.concurrency import run_in_threadpool
 
 from rag.api.deps import LiveDep
 from rag.api.metrics import CONTENT_TYPE, Metrics
@@ -20,8 +21,11 @@ async def health() -> dict[str, str]:
 
 @router.get("/ready", summary="Readiness: index and model loaded (503 otherwise)")
 async def ready(live: LiveDep) -> JSONResponse:
+    await run_in_threadpool(live.refresh)  # a build published beside the server shows at once
     if not live.ready:
         return JSONResponse({"status": "loading" if live.error is None else "failed", "detail": live.error}, 503)
+    if live.damaged is not None:
+        return JSONResponse({"status": "damaged", "detail": live.damaged, **live.describe()}, 503)
     return JSONResponse({"status": "ready", **live.describe()})
 
 

@@ -245,7 +245,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (415, "An uploaded file of a type that cannot be indexed."),
         (422, "The request does not fit the schema, or the question is empty, too long or not text."),
         (502, "The answer backend failed."),
-        (503, "The index or the model is not loaded (yet)."),
+        (503, "The index or the model is not loaded (yet), or the live build is damaged."),
+        (507, "The disk under the index is full; nothing was changed."),
     )
 }
 STREAM_RESPONSE: dict[str, Any] = {"content": {"text/event-stream": {"schema": {}}}}  # events of JSON data

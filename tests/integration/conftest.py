@@ -188,6 +188,7 @@ class Server:
     work: Path
     url: str
     log: Path
+    proc: subprocess.Popen[bytes]
 
     def client(self, **kwargs: Any) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=60.0, **kwargs)
@@ -201,7 +202,7 @@ def serve(work: Path, env: Mapping[str, str] | None = None, *, timeout_s: float 
     """`rag serve --index index` in ``work`` on a free loopback port, ready (``/ready`` is 200) until the block
     ends; then stopped. The benchmark's server runner, with the tests' environment."""
     with running_server(Path("index"), log_dir=work.parent, timeout=timeout_s, cwd=work, env=cli_env(env)) as srv:
-        yield Server(work, srv.url, srv.log)
+        yield Server(work, srv.url, srv.log, srv.proc)
 
 
 @pytest.fixture(scope="session")
