@@ -6,21 +6,29 @@ meant to run in a worker thread under ``LivePipeline.write``.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
 import os
 import secrets
 import shutil
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, Literal
 
+from rag import store
 from rag.api.errors import ConflictError, DocumentNotFoundError, FileTooLargeError, UnsupportedFileError
 from rag.errors import IngestError, RAGError
 from rag.indexing import BuildReport, build_index
 from rag.loaders import SUPPORTED_SUFFIXES, SourceFile, load_source
 from rag.pipeline import Pipeline
 from rag.settings import Settings
+
+log = logging.getLogger(__name__)
 
 _FORBIDDEN = set('<>:"/\\|?*')
 _MAX_NAME_BYTES = 200
@@ -166,38 +174,125 @@ def add_documents(
     limit = int(settings.api.max_upload_mb * 1024 * 1024)
     outcomes: dict[int, FileOutcome] = {}
     staged: list[_Staged] = []
-    try:
-        for i, upload in enumerate(uploads):
-            try:
-                staged.append(_stage(upload, i, folder, limit, taken={s.final.name for s in staged}))
-            except (UnsupportedFileError, FileTooLargeError, IngestError) as exc:
-                outcomes[i] = FileOutcome(upload.filename, "failed", reason=str(exc), error=exc)
-        if not staged:
-            return [outcomes[i] for i in sorted(outcomes)], None
-        for s in staged:
-            _publish(s)
+    with _Journal.open(folder) as journal:
         try:
-            report = _rebuild(settings, pipeline, roots)
-        except BaseException:
+            for i, upload in enumerate(uploads):
+                try:
+                    staged.append(_stage(upload, i, folder, limit, journal, taken={s.final.name for s in staged}))
+                except (UnsupportedFileError, FileTooLargeError, IngestError) as exc:
+                    outcomes[i] = FileOutcome(upload.filename, "failed", reason=str(exc), error=exc)
+            if not staged:
+                return [outcomes[i] for i in sorted(outcomes)], None
             for s in staged:
-                _withdraw(s)
-            raise
-        failed = dict(report.failed)
-        for s in staged:
-            if s.rel in failed:  # loaded when staged, yet not indexed: put back what was there
-                _withdraw(s)
-                outcomes[s.position] = FileOutcome(s.name, "failed", reason=failed[s.rel])
-                continue
-            outcomes[s.position] = FileOutcome(s.name, "replaced" if s.backup else "added", source=s.rel)
-            if s.backup is not None:
-                s.backup.unlink(missing_ok=True)
-        return [outcomes[i] for i in sorted(outcomes)], report
-    finally:
-        for s in staged:
-            s.tmp.unlink(missing_ok=True)
+                _publish(s, journal)
+            try:
+                report = _rebuild(settings, pipeline, roots)
+            except BaseException:
+                for s in staged:
+                    _withdraw(s)
+                raise
+            failed = dict(report.failed)
+            for s in staged:
+                if s.rel in failed:  # loaded when staged, yet not indexed: put back what was there
+                    _withdraw(s)
+                    outcomes[s.position] = FileOutcome(s.name, "failed", reason=failed[s.rel])
+                    continue
+                outcomes[s.position] = FileOutcome(s.name, "replaced" if s.backup else "added", source=s.rel)
+                if s.backup is not None:
+                    s.backup.unlink(missing_ok=True)
+            return [outcomes[i] for i in sorted(outcomes)], report
+        finally:
+            for s in staged:
+                s.tmp.unlink(missing_ok=True)
 
 
-def _stage(upload: Upload, position: int, folder: Path, limit: int, *, taken: set[str]) -> _Staged:
+class _Journal:
+    """What an upload in progress has put in a corpus folder, one JSON line per step, in a hidden file locked
+    for as long as the upload runs. A server killed mid-upload leaves it behind; ``recover_uploads`` then
+    finds it unlocked and undoes what the index does not hold, so the file is never half there."""
+
+    PATTERN = ".upload-journal-*.jsonl"
+
+    def __init__(self, path: Path, fh: IO[str]) -> None:
+        self.path, self._fh = path, fh
+
+    @classmethod
+    @contextlib.contextmanager
+    def open(cls, folder: Path) -> Iterator[_Journal]:
+        path = folder / f".upload-journal-{secrets.token_hex(4)}.jsonl"
+        with open(path, "a", encoding="utf-8") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield cls(path, fh)
+            finally:
+                path.unlink(missing_ok=True)  # still locked: a recovery never reads a journal being closed
+
+    def note(self, **step: Any) -> None:
+        """Record a step before it is taken (written through to the disk)."""
+        self._fh.write(json.dumps(step, ensure_ascii=False) + "\n")
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+
+def recover_uploads(settings: Settings) -> list[str]:
+    """Undo what uploads cut short by a crash left in the corpus folders; one line per file put right.
+
+    A file the live index holds (same content hash) stays and its backup goes; any other file an unfinished
+    upload moved into place goes (a file it replaced comes back), and its staged copies are removed. Journals
+    still locked belong to an upload running in another process and are left alone.
+    """
+    try:
+        sources = store.read_manifest(store.current_build(Path(settings.index.dir))).get("sources", {})
+    except RAGError:
+        sources = {}
+    done: list[str] = []
+    for root in (Path(p) for p in settings.index.corpus):
+        for path in sorted(root.glob(_Journal.PATTERN)) if root.is_dir() else []:
+            with open(path, encoding="utf-8") as fh:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue
+                steps = [json.loads(line) for line in fh.read().splitlines() if line.endswith("}")]
+                done += _undo(root, steps, sources)
+                path.unlink(missing_ok=True)
+    for line in done:
+        log.warning("recovered from an interrupted upload: %s", line)
+    return done
+
+
+def _undo(folder: Path, steps: Sequence[dict[str, Any]], sources: dict[str, Any]) -> list[str]:
+    done = []
+    for step in steps:
+        if "tmp" in step:
+            (folder / step["tmp"]).unlink(missing_ok=True)
+            continue
+        final, backup = folder / step["name"], folder / step["backup"] if step.get("backup") else None
+        indexed = sources.get(step["rel"], {}).get("sha256") == step["sha256"] == _sha256(final)
+        if indexed:
+            if backup is not None:
+                backup.unlink(missing_ok=True)
+            done.append(f"{step['rel']}: kept (the index holds it)")
+        elif backup is not None and backup.exists():
+            os.replace(backup, final)
+            done.append(f"{step['rel']}: the file it replaced is back")
+        elif backup is None and _sha256(final) == step["sha256"]:
+            final.unlink()
+            done.append(f"{step['rel']}: removed (it was never indexed)")
+    return done
+
+
+def _sha256(path: Path) -> str | None:
+    if not path.is_file():
+        return None
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _stage(upload: Upload, position: int, folder: Path, limit: int, journal: _Journal, *, taken: set[str]) -> _Staged:
     """Copy one upload to a hidden name in ``folder`` (a `rag index build` beside never reads half a file) and
     check that it loads; raises the reason it cannot be added."""
     name = safe_name(upload.filename)
@@ -207,6 +302,7 @@ def _stage(upload: Upload, position: int, folder: Path, limit: int, *, taken: se
     if final.resolve().parent != folder.resolve():  # cannot happen with safe_name; checked anyway
         raise UnsupportedFileError(f"{name!r} would leave the corpus folder")
     tmp = folder / f".upload-{secrets.token_hex(4)}-{name}"
+    journal.note(tmp=tmp.name)
     try:
         _copy_limited(upload, tmp, limit)
         rel = f"{folder.resolve().name}/{name}"
@@ -224,10 +320,12 @@ def _stage(upload: Upload, position: int, folder: Path, limit: int, *, taken: se
     return _Staged(position, upload.filename, tmp, final, rel)
 
 
-def _publish(s: _Staged) -> None:
+def _publish(s: _Staged, journal: _Journal) -> None:
     """Move a staged file into place, first linking any file it replaces aside (hidden) so it can come back."""
-    if s.final.exists():
-        s.backup = s.final.with_name(f".replaced-{secrets.token_hex(4)}-{s.final.name}")
+    backup = s.final.with_name(f".replaced-{secrets.token_hex(4)}-{s.final.name}") if s.final.exists() else None
+    journal.note(name=s.final.name, rel=s.rel, sha256=_sha256(s.tmp), backup=backup.name if backup else None)
+    if backup is not None:
+        s.backup = backup
         try:
             os.link(s.final, s.backup)
         except OSError:  # a file system without hard links

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from rag import store
+from rag.api.documents import recover_uploads
 from rag.api.errors import NotReadyError
 from rag.errors import IndexCorruptError, IndexNotFoundError, RAGError
 from rag.factories import embedder_fingerprint
@@ -51,6 +52,7 @@ class LivePipeline:
     def load(self) -> None:
         """Build the first pipeline (model included); on failure keep the message for ``/ready``."""
         try:
+            recover_uploads(self.settings)  # before the first read: a crash mid-upload leaves nothing half there
             build = self._read_pointer()
             try:
                 pipeline = build_pipeline(self.settings, index_dir=self.index_dir)

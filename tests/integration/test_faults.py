@@ -7,12 +7,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 
 if TYPE_CHECKING:  # the fixtures' types, from tests/integration/conftest.py
@@ -166,3 +168,46 @@ def test_replaced_builds_hold_no_sqlite_file_open(
         live = (server.work / "index" / "CURRENT").read_text(encoding="utf-8").strip()
         stores = [f for f in open_files(server.proc.pid) if f.endswith("store.sqlite") or "(deleted)" in f]
         assert stores and all(f"/builds/{live}/" in f and "(deleted)" not in f for f in stores), stores
+
+
+def test_a_server_killed_during_an_upload_leaves_no_file_half_there_and_the_retry_is_safe(
+    seed_index: SeedIndex, tmp_path: Path, rag_server: Callable[..., Any]
+) -> None:
+    work = seed_index.workdir.copy_to(tmp_path / "work")
+    before = tree(work.corpus)
+    seed_file = sorted(work.corpus.glob("000_*.txt"))[0].name
+    files = [
+        ("files", ("青山镇水利.txt", long_report(1500).encode(), "text/plain")),  # new: a build of some seconds
+        ("files", (seed_file, long_report(300, place="恒口镇").encode(), "text/plain")),  # replaces a seed report
+    ]
+    headers = {"X-API-Key": KEY}
+    with rag_server(work.path, {"RAG_API__KEY": KEY}) as server:
+        outcome: list[Any] = []
+
+        def upload() -> None:
+            try:
+                outcome.append(httpx.post(f"{server.url}/documents", headers=headers, files=files, timeout=120))
+            except httpx.TransportError as exc:
+                outcome.append(exc)
+
+        thread = threading.Thread(target=upload)
+        thread.start()
+        # Killed once both files are in place and the build that would index them is running.
+        assert wait_for(lambda: (work.corpus / "青山镇水利.txt").exists(), timeout_s=60), "the upload never began"
+        server.proc.kill()
+        thread.join(30)
+        assert isinstance(outcome[0], httpx.TransportError), f"the upload finished before the kill: {outcome}"
+        assert tree(work.corpus) != before, "the kill should have caught the upload half done"
+
+    with rag_server(work.path, {"RAG_API__KEY": KEY}) as server, server.client() as http:
+        assert tree(work.corpus) == before, "a killed upload left files in the corpus"
+        assert "upload" in server.log.read_text(encoding="utf-8") and "recovered" in server.log.read_text()
+        answer = http.post("/ask", json={"question": SEED_QUESTION}).json()
+        assert answer["grounded"] and answer["short_answer"] == SEED_ANSWER, answer
+
+        retry = http.post("/documents", headers=headers, files=files, timeout=300)
+        assert retry.status_code == 201, retry.text
+        assert [f["status"] for f in retry.json()["files"]] == ["added", "replaced"], retry.text
+        sources = {d["source"]: d["chunks"] for d in http.get("/documents", params={"limit": 100}).json()["documents"]}
+        assert sources["corpus/青山镇水利.txt"] > 10 and f"corpus/{seed_file}" in sources, sources
+        assert tree(work.corpus) == {**before, "青山镇水利.txt": files[0][1][1], seed_file: files[1][1][1]}
