@@ -97,7 +97,7 @@ class LivePipeline:
             return {}
         manifest = pipeline.index.manifest
         return {
-            "index": str(self.index_dir),
+            "index": self.index_dir.name,  # the folder, not where it sits on the server
             "build": manifest["build_id"],
             "built_at": manifest["built_at"],
             "documents": manifest["counts"]["documents"],

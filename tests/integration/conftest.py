@@ -198,10 +198,12 @@ class Server:
 
 
 @contextmanager
-def serve(work: Path, env: Mapping[str, str] | None = None, *, timeout_s: float = 180.0) -> Iterator[Server]:
-    """`rag serve --index index` in ``work`` on a free loopback port, ready (``/ready`` is 200) until the block
+def serve(
+    work: Path, env: Mapping[str, str] | None = None, *, timeout_s: float = 180.0, index: Path = Path("index")
+) -> Iterator[Server]:
+    """`rag serve --index INDEX` in ``work`` on a free loopback port, ready (``/ready`` is 200) until the block
     ends; then stopped. The benchmark's server runner, with the tests' environment."""
-    with running_server(Path("index"), log_dir=work.parent, timeout=timeout_s, cwd=work, env=cli_env(env)) as srv:
+    with running_server(index, log_dir=work.parent, timeout=timeout_s, cwd=work, env=cli_env(env)) as srv:
         yield Server(work, srv.url, srv.log, srv.proc)
 
 
@@ -222,13 +224,14 @@ def seed_server(
     seed_index: SeedIndex, tmp_path_factory: pytest.TempPathFactory
 ) -> Callable[..., AbstractContextManager[Server]]:
     """Starts a real server over a fresh copy of the seed workdir (it may upload and delete):
-    ``with seed_server("api", {"RAG_API__KEY": "k"}) as server: ...``; ``{work}`` in an env value is the copy."""
+    ``with seed_server("api", {"RAG_API__KEY": "k"}) as server: ...``; ``{work}`` in an env value is the copy;
+    ``absolute=True`` serves it as `--index /abs/path/index`."""
 
     @contextmanager
-    def start(name: str, env: Mapping[str, str] | None = None) -> Iterator[Server]:
+    def start(name: str, env: Mapping[str, str] | None = None, *, absolute: bool = False) -> Iterator[Server]:
         work = seed_index.workdir.copy_to(tmp_path_factory.mktemp(name) / "work").path
         values = {k: v.replace("{work}", str(work)) for k, v in (env or {}).items()}
-        with serve(work, values) as srv:
+        with serve(work, values, index=work / "index" if absolute else Path("index")) as srv:
             yield srv
 
     return start

@@ -211,3 +211,26 @@ def test_a_server_killed_during_an_upload_leaves_no_file_half_there_and_the_retr
         sources = {d["source"]: d["chunks"] for d in http.get("/documents", params={"limit": 100}).json()["documents"]}
         assert sources["corpus/青山镇水利.txt"] > 10 and f"corpus/{seed_file}" in sources, sources
         assert tree(work.corpus) == {**before, "青山镇水利.txt": files[0][1][1], seed_file: files[1][1][1]}
+
+
+def test_no_server_path_shows_in_answers_errors_or_status(seed_server: Callable[..., Any]) -> None:
+    env = {"RAG_API__KEY": KEY, "RAG_INDEX__CORPUS": '["{work}/corpus"]'}
+    with seed_server("paths", env, absolute=True) as server, server.client() as http:
+        root = str(server.work)
+        seen = [
+            http.get("/ready"),
+            http.get("/metrics"),
+            http.post("/ask", json={"question": SEED_QUESTION}),
+            http.post("/ask", json={"question": SEED_QUESTION, "stream": True}),
+            http.get("/documents"),
+            http.get("/documents/nope"),
+            http.post("/documents", headers={"X-API-Key": KEY}, files={"files": ("空.txt", b"", "text/plain")}),
+            http.post("/documents", headers={"X-API-Key": KEY}, files={"files": ("坏.docx", b"PK\x03\x04x", "x")}),
+            http.post("/documents", headers={"X-API-Key": KEY}, files={"files": ("a.exe", b"MZ", "x")}),
+            http.delete("/documents/nope", headers={"X-API-Key": KEY}),
+        ]
+        (server.work / "index" / "CURRENT").write_text("gone\n", encoding="utf-8")  # a pointer to no build
+        seen += [http.get("/ready"), http.post("/ask", json={"question": SEED_QUESTION})]
+        leaks = [(r.request.method, r.request.url.path, r.status_code, r.text[:300]) for r in seen if root in r.text]
+        assert not leaks, leaks
+        assert all(r.status_code < 500 or r.status_code == 503 for r in seen), [(r.url, r.status_code) for r in seen]
