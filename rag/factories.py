@@ -1,4 +1,5 @@
-"""The only place where settings become backend constructor calls."""
+"""The only place where settings become backend constructor calls, through the factory each backend
+registered with its settings section (``rag.registry``)."""
 
 from __future__ import annotations
 
@@ -7,28 +8,27 @@ from typing import Any
 
 from rag import registry
 from rag.errors import BackendUnavailableError, ConfigError
-from rag.protocols import Embedder, Generator
-from rag.settings import EmbedderSettings, GeneratorSettings
+from rag.protocols import Embedder, Generator, Reranker
+from rag.settings import EmbedderSettings, GeneratorSettings, RetrievalSettings
 
 log = logging.getLogger(__name__)
 
 
+# --- settings → backends --------------------------------------------------------------------------------------
+
+
 def create_embedder(cfg: EmbedderSettings, *, threads: int = 0) -> Embedder:
     """The configured embedding backend, model loaded (``threads``: the onnx backend's intra-op threads)."""
-    cls = registry.load("embedder", cfg.backend)
-    kwargs: dict[str, Any] = {}
-    if cfg.backend == "sentence-transformers":
-        kwargs = {"device": cfg.device, "batch_size": cfg.batch_size, "query_prefix": cfg.query_prefix}
-    elif cfg.backend == "onnx":
-        kwargs = {
-            "cache_dir": cfg.cache_dir,
-            "quantize": cfg.quantize,
-            "batch_size": cfg.batch_size,
-            "query_prefix": cfg.query_prefix,
-            "threads": threads,
-        }
-    embedder: Embedder = cls(cfg.model, **kwargs)
+    embedder: Embedder = registry.create("embedder", cfg.backend, cfg, threads=threads)
     return embedder
+
+
+def create_reranker(cfg: RetrievalSettings) -> Reranker | None:
+    """The configured reranker of the fused head, or None when re-ranking is off."""
+    if not cfg.rerank_depth or not cfg.reranker:
+        return None
+    reranker: Reranker = registry.create("reranker", cfg.reranker, cfg)
+    return reranker
 
 
 def create_query_embedder(cfg: EmbedderSettings, documents: Embedder | None = None) -> Embedder:
@@ -58,25 +58,6 @@ def embedder_fingerprint(cfg: EmbedderSettings) -> dict[str, Any]:
 
 
 def create_generator(cfg: GeneratorSettings, *, backend: str | None = None) -> Generator:
-    """The answer backend named by ``backend`` (default: the configured one)."""
-    name = backend or cfg.backend
-    cls = registry.load("generator", name)
-    generator: Generator
-    if name == "extractive":
-        generator = cls(min_support=cfg.min_support)
-    elif name == "llama-cpp":  # a local model: no server, key, timeout or retries
-        generator = cls(
-            cfg.model, temperature=cfg.temperature, max_tokens=cfg.max_tokens, context_tokens=cfg.context_tokens
-        )
-    else:
-        generator = cls(
-            base_url=cfg.base_url,
-            model=cfg.model,
-            api_key=cfg.api_key,
-            temperature=cfg.temperature,
-            max_tokens=cfg.max_tokens,
-            timeout_s=cfg.timeout_s,
-            max_retries=cfg.max_retries,
-            context_tokens=cfg.context_tokens,
-        )
+    """The answer backend named by ``backend`` (default: the configured one), made by its registered factory."""
+    generator: Generator = registry.create("generator", backend or cfg.backend, cfg)
     return generator

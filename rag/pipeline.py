@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from collections.abc import Generator as PieceStream
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,13 +12,18 @@ from typing import Any
 
 from rag import store
 from rag.batching import BatchingEmbedder
-from rag.citations import resolve_citations
-from rag.errors import GenerationError, InvalidQueryError
-from rag.factories import create_embedder, create_generator, create_query_embedder, embedder_fingerprint
+from rag.citations import AnswerStream, resolve_citations
+from rag.errors import GenerationError, InvalidQueryError, RAGError
+from rag.factories import (
+    create_embedder,
+    create_generator,
+    create_query_embedder,
+    create_reranker,
+    embedder_fingerprint,
+)
 from rag.figures import unsupported_figures
 from rag.followup import looks_like_followup, previous_question, rewrite_followup
 from rag.protocols import Embedder, Generator, QuestionRewriter
-from rag.ranking import RankWeights
 from rag.retriever import HybridRetriever, LoadedIndex, RankedLists
 from rag.settings import Settings
 from rag.types import Answer, Draft, Hit
@@ -67,36 +72,30 @@ class SearchResult:
 
 
 class Pipeline:
-    """Everything a question needs, loaded once: the embedders, the index and the retriever.
+    """Everything a question needs, loaded once: the embedders, the index, the retriever and the answer
+    backends (made by ``generators`` on first use and kept). It takes its parts; ``build_pipeline`` makes them.
 
-    ``embedder`` encodes documents (index updates go through it); ``query_embedder`` (default: the same)
-    encodes questions."""
+    ``embedder`` encodes documents (index updates go through it); ``query_embedder`` encodes questions."""
 
     def __init__(
-        self, settings: Settings, index: LoadedIndex, embedder: Embedder, *, query_embedder: Embedder | None = None
+        self,
+        index: LoadedIndex,
+        embedder: Embedder,
+        *,
+        query_embedder: Embedder,
+        retriever: HybridRetriever,
+        generators: Callable[[str], Generator],
+        default_backend: str = FALLBACK_BACKEND,
+        top_k: int = 5,
     ) -> None:
-        self.settings = settings
         self.index = index
         self.embedder = embedder
-        query_embedder = query_embedder or embedder
-        if settings.retrieval.batch_queries and not isinstance(query_embedder, BatchingEmbedder):
-            query_embedder = BatchingEmbedder(query_embedder)  # kept across index swaps: one model, one worker
         self.query_embedder = query_embedder
+        self.retriever = retriever
+        self.default_backend = default_backend
+        self.top_k = top_k
+        self._make_generator = generators
         self._generators: dict[str, Generator] = {}
-        r = settings.retrieval
-        self.retriever = HybridRetriever(
-            index,
-            query_embedder,
-            candidates=r.candidates,
-            rrf_k=r.rrf_k,
-            dense_weight=r.dense_weight,
-            lexical_weight=r.lexical_weight,
-            rerank_depth=r.rerank_depth,
-            keep_top=r.keep_top,
-            rank_weights=RankWeights(r.coverage_weight, r.answer_weight, r.consensus_weight)
-            if r.rerank_depth
-            else None,
-        )
 
     def search(
         self,
@@ -112,7 +111,7 @@ class Pipeline:
         are left out when a date bound is given)."""
         q = validate_question(question)
         t0 = time.perf_counter()
-        k = top_k or self.settings.retrieval.top_k
+        k = top_k or self.top_k
         if doc_ids is None and date_from is None and date_to is None:
             hits = self.retriever.search(q, top_k=k)
         else:
@@ -129,9 +128,9 @@ class Pipeline:
 
     def generator(self, backend: str | None = None) -> Generator:
         """The answer backend ``backend`` (default: the configured one), created once and kept."""
-        name = backend or self.settings.generator.backend
+        name = backend or self.default_backend
         if name not in self._generators:
-            self._generators[name] = create_generator(self.settings.generator, backend=name)
+            self._generators[name] = self._make_generator(name)
         return self._generators[name]
 
     def standalone_question(
@@ -162,16 +161,40 @@ class Pipeline:
         date_from: str | None = None,
         date_to: str | None = None,
         found: SearchResult | None = None,
-    ) -> PieceStream[str, None, Answer]:
-        """Yield the answer's text pieces as the backend writes them; return the finished ``Answer``.
+    ) -> AnswerStream:
+        """The answer as it is written: iterate for its pieces (markers numbered as in the final answer), then
+        read ``.answer``. The answer backend is created now, so an unknown one fails before any search.
 
         A follow-up is first rewritten against ``history`` (earlier ``{role, content}`` turns). When an LLM
         backend fails, the extractive backend answers instead (``fallback`` in the answer says why); if the LLM
         had already streamed pieces, ``FALLBACK_SEPARATOR`` comes between them and the extractive answer.
         ``found``: passages already retrieved for this question (``search``); the search is then skipped."""
+        generator = self.generator(backend)
+        return AnswerStream(
+            lambda passages: self._answer(
+                question,
+                generator,
+                passages,
+                top_k=top_k,
+                history=history,
+                found=found,
+                filters={"doc_ids": doc_ids, "date_from": date_from, "date_to": date_to},
+            )
+        )
+
+    def _answer(
+        self,
+        question: str,
+        generator: Generator,
+        passages: Callable[[int], None],
+        *,
+        top_k: int | None,
+        history: Sequence[Mapping[str, str]] | None,
+        found: SearchResult | None,
+        filters: dict[str, Any],
+    ) -> PieceStream[str, None, Answer]:
         t0 = time.perf_counter()
         q = validate_question(question)
-        generator = self.generator(backend)
         extra: dict[str, Any] = {}
         rewritten = self.standalone_question(q, history, generator) if history else None
         if rewritten:
@@ -179,7 +202,8 @@ class Pipeline:
         asked = rewritten or q
         earlier_ms = found.ms if found is not None else 0.0  # a search done before this call counts in the total
         if found is None:
-            found = self.search(asked, top_k=top_k, doc_ids=doc_ids, date_from=date_from, date_to=date_to)
+            found = self.search(asked, top_k=top_k, **filters)
+        passages(len(found.hits))
         t1 = time.perf_counter()
         pieces: list[str] = []
         try:
@@ -225,8 +249,8 @@ class Pipeline:
         date_to: str | None = None,
         found: SearchResult | None = None,
     ) -> Answer:
-        """Answer ``question`` from the corpus (the streamed pieces joined); ``found`` as for ``ask_stream``."""
-        stream = self.ask_stream(
+        """Answer ``question`` from the corpus (the stream read to its end); ``found`` as for ``ask_stream``."""
+        return self.ask_stream(
             question,
             top_k=top_k,
             backend=backend,
@@ -235,8 +259,7 @@ class Pipeline:
             date_from=date_from,
             date_to=date_to,
             found=found,
-        )
-        return drain(stream)
+        ).read()
 
     def close(self) -> None:
         for generator in self._generators.values():
@@ -257,39 +280,56 @@ def _collect(stream: PieceStream[str, None, Draft], pieces: list[str]) -> PieceS
         yield piece
 
 
-def drain(stream: PieceStream[str, None, Answer]) -> Answer:
-    """Run a piece stream to its end and return its final value."""
-    while True:
-        try:
-            next(stream)
-        except StopIteration as stop:
-            answer: Answer = stop.value
-            return answer
-
-
-def iter_pieces(stream: PieceStream[str, None, Answer]) -> Iterator[str | Answer]:
-    """The stream's pieces followed by its final ``Answer``, for callers that forward both."""
-    answer = yield from stream
-    yield answer
-
-
 def build_pipeline(
     settings: Settings,
     *,
     index_dir: Path | None = None,
-    embedder: Embedder | None = None,
     build: Path | None = None,
+    index: LoadedIndex | None = None,
+    embedder: Embedder | None = None,
+    query_embedder: Embedder | None = None,
+    warm: bool = True,
 ) -> Pipeline:
-    """Open the index at ``index_dir`` (default from settings; its live build, or ``build``), check it matches
-    the settings, load the model."""
-    index = LoadedIndex.open(Path(index_dir or settings.index.dir), build=build)
-    store.check_manifest(
-        index.manifest,
-        embedder=embedder_fingerprint(settings.embedder),
-        chunking=settings.chunking.model_dump(),
-    )
+    """The composition root for serving: settings → a ``Pipeline``. Opens the index at ``index_dir`` (default
+    from settings; its live build, or ``build``) unless ``index`` is given, checks that it matches the settings,
+    and loads the models unless ``embedder`` / ``query_embedder`` (already loaded ones) are given."""
+    if index is None:
+        index = LoadedIndex.open(Path(index_dir or settings.index.dir), build=build)
+        try:
+            store.check_manifest(
+                index.manifest,
+                embedder=embedder_fingerprint(settings.embedder),
+                chunking=settings.chunking.model_dump(),
+            )
+        except RAGError:
+            index.close()
+            raise
     embedder = embedder or create_embedder(settings.embedder)
-    query_embedder = create_query_embedder(settings.embedder, embedder)
-    pipeline = Pipeline(settings, index, embedder, query_embedder=query_embedder)
-    pipeline.warm_up()
+    if query_embedder is None:
+        query_embedder = create_query_embedder(settings.embedder, embedder)
+        if settings.retrieval.batch_queries:
+            query_embedder = BatchingEmbedder(query_embedder)  # kept across index swaps: one model, one worker
+    r = settings.retrieval
+    retriever = HybridRetriever(
+        index,
+        query_embedder,
+        candidates=r.candidates,
+        rrf_k=r.rrf_k,
+        dense_weight=r.dense_weight,
+        lexical_weight=r.lexical_weight,
+        rerank_depth=r.rerank_depth,
+        keep_top=r.keep_top,
+        reranker=create_reranker(settings.retrieval),
+    )
+    pipeline = Pipeline(
+        index,
+        embedder,
+        query_embedder=query_embedder,
+        retriever=retriever,
+        generators=lambda name: create_generator(settings.generator, backend=name),
+        default_backend=settings.generator.backend,
+        top_k=r.top_k,
+    )
+    if warm:
+        pipeline.warm_up()
     return pipeline

@@ -1,4 +1,5 @@
-"""The pluggable seams: one small Protocol each for embedders, vector and lexical indexes, generators."""
+"""The pluggable seams: one small Protocol each for embedders, vector and lexical indexes, rerankers and
+generators."""
 
 from __future__ import annotations
 
@@ -45,6 +46,13 @@ class LexicalIndex(Protocol):
     def search(self, query: str, k: int) -> tuple[FloatArray, IntArray]: ...
 
     def save(self, path: Path) -> None: ...
+
+
+@runtime_checkable
+class Reranker(Protocol):
+    """Re-orders the head of the fused candidates (best first) for a question."""
+
+    def rerank(self, question: str, hits: Sequence[Hit]) -> list[Hit]: ...
 
 
 @runtime_checkable

@@ -30,6 +30,24 @@ class RankWeights:
 
 DEFAULT_WEIGHTS = RankWeights()
 
+
+class EvidenceReranker:
+    """The default ``Reranker``: fused score plus question coverage, an answer of the asked kind and agreement
+    between candidates (``rerank`` below)."""
+
+    def __init__(
+        self,
+        *,
+        coverage: float = DEFAULT_WEIGHTS.coverage,
+        answer: float = DEFAULT_WEIGHTS.answer,
+        consensus: float = DEFAULT_WEIGHTS.consensus,
+    ) -> None:
+        self.weights = RankWeights(coverage, answer, consensus)
+
+    def rerank(self, question: str, hits: Sequence[Hit]) -> list[Hit]:
+        return rerank(question, hits, weights=self.weights)
+
+
 _WORD_CHARS = re.compile(r"\w+")  # letters, digits and CJK characters (str patterns are Unicode)
 
 

@@ -9,8 +9,7 @@ from typing import Any
 
 from rag import registry, store
 from rag.errors import IndexCorruptError
-from rag.protocols import Embedder
-from rag.ranking import DEFAULT_WEIGHTS, RankWeights, rerank
+from rag.protocols import Embedder, Reranker
 from rag.types import Hit
 
 
@@ -89,7 +88,7 @@ class HybridRetriever:
         dense_weight: float = 1.0,
         lexical_weight: float = 1.0,
         rerank_depth: int = 10,
-        rank_weights: RankWeights | None = DEFAULT_WEIGHTS,
+        reranker: Reranker | None = None,
         keep_top: int = 0,
     ) -> None:
         self.index = index
@@ -99,7 +98,7 @@ class HybridRetriever:
         self.dense_weight = dense_weight
         self.lexical_weight = lexical_weight
         self.rerank_depth = rerank_depth
-        self.rank_weights = rank_weights
+        self.reranker = reranker
         self.keep_top = keep_top
 
     def candidate_lists(self, query: str) -> RankedLists:
@@ -129,19 +128,19 @@ class HybridRetriever:
         return [(row, score, signals[row]) for row, score in order]
 
     def rank(self, query: str, lists: RankedLists, *, top_k: int) -> list[Hit]:
-        """Fuse the candidate lists, then re-rank the head with evidence signals (see ``rag.ranking``)."""
-        depth = max(top_k, self.rerank_depth) if self.rank_weights else top_k
+        """Fuse the candidate lists, then re-rank the head with the reranker (``rag.ranking`` by default)."""
+        depth = max(top_k, self.rerank_depth) if self.reranker else top_k
         fused = self.fuse(lists)
         head = fused[:depth]
-        if self.rank_weights and self.keep_top:
+        if self.reranker and self.keep_top:
             # Each retriever's own best candidates are re-ranked even when the other ranks them low: a chunk
             # BM25 ranks first can fall out of the fused head because the weak dense model ranks it 45th.
             kept = {row for row, _, _ in head}
             tops = {row for ranked in (lists.lexical, lists.dense) for row, _ in ranked[: self.keep_top]}
             head += [item for item in fused[depth:] if item[0] in tops and item[0] not in kept]
         hits = self.hits(head)
-        if self.rank_weights:
-            hits = rerank(query, hits, weights=self.rank_weights)
+        if self.reranker:
+            hits = self.reranker.rerank(query, hits)
         return hits[:top_k]
 
     def search(self, query: str, *, top_k: int = 5) -> list[Hit]:

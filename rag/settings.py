@@ -12,7 +12,7 @@ DEFAULT_MODEL = "m3e-small"
 
 
 class ChunkingSettings(BaseModel):
-    """How documents are split into passages (defaults chosen by measurement, see README)."""
+    """How documents are split into passages (defaults chosen by measurement, see BENCHMARKS.md)."""
 
     size: int = Field(300, ge=50, le=4000, description="Target chunk length in characters.")
     overlap: int = Field(
@@ -41,7 +41,7 @@ class EmbedderSettings(BaseModel):
         "onnx",
         description="Backend that encodes questions; empty: the same as `backend`. `onnx` (default) runs the "
         "same model exported to ONNX and quantised to int8 (`quantize`) for questions only: several times faster "
-        "per question, same RGB retrieval figures; documents stay on `backend`, the index is unchanged (README, "
+        "per question, same RGB retrieval figures; documents stay on `backend`, the index is unchanged (BENCHMARKS.md, "
         "Speed). Applies to a `sentence-transformers` backend; falls back to it, with a warning, when onnxruntime is "
         "not installed.",
     )
@@ -65,7 +65,7 @@ class IndexSettings(BaseModel):
         50_000,
         ge=1,
         description="Chunks from which the exact FAISS index (flat inner product) gives way to the approximate "
-        "`approximate_kind`: an exact search of 100k chunks already takes ~25 ms of a 2-core CPU (README, Scale).",
+        "`approximate_kind`: an exact search of 100k chunks already takes ~25 ms on 2 cores (BENCHMARKS.md, Scale).",
     )
     approximate_kind: Literal["hnsw_sq8", "ivf_sq8", "hnsw"] = Field(
         "hnsw_sq8",
@@ -95,9 +95,8 @@ class RetrievalSettings(BaseModel):
     batch_queries: bool = Field(
         True, description="Encode the questions of concurrent requests together (one encoder call per batch)."
     )
-    rerank_depth: int = Field(
-        10, ge=0, le=200, description="Fused candidates re-ranked with evidence signals (0: off)."
-    )
+    rerank_depth: int = Field(10, ge=0, le=200, description="Fused candidates re-ranked (0: off).")
+    reranker: str = Field("evidence", description="Registered reranker of the fused head (`evidence`; empty: off).")
     keep_top: int = Field(
         2,
         ge=0,

@@ -336,9 +336,9 @@ def exact_top_k(vectors_path: Path, queries: np.ndarray[Any, Any], k: int) -> np
 
 def child_search(index: Path, questions_file: Path, out: Path, *, requests: int, recall_queries: int) -> None:
     from rag import store
-    from rag.benchmark import bench_search, latency_figures
     from rag.indexing import VectorFile
     from rag.pipeline import build_pipeline
+    from rag.tools.benchmark import bench_search, latency_figures
 
     questions = [json.loads(line)["question"] for line in questions_file.read_text(encoding="utf-8").splitlines()]
     embedder = fast_hashing_embedder()
@@ -348,7 +348,7 @@ def child_search(index: Path, questions_file: Path, out: Path, *, requests: int,
     rss_loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     try:
         vectors, lexical = pipeline.index.vectors, pipeline.index.lexical
-        depth = pipeline.settings.retrieval.candidates
+        depth = pipeline.retriever.candidates
         figures: dict[str, Any] = {"load_s": round(load_s, 2), "questions": len(questions)}
         figures["search"] = bench_search(pipeline, questions, requests=requests)
         qs = list(itertools.islice(itertools.cycle(questions), requests))

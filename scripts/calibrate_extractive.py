@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.backends.extractive import ExtractiveGenerator
-from rag.evaluation import Question, cmrc_scores, contains_all, is_relevant, load_questions
 from rag.questions import analyse_question
+from rag.tools.evaluation import Question, cmrc_scores, contains_all, is_relevant, load_questions
 from rag.types import Draft, Hit
 
 MARKER = re.compile(r"\s*\[\d+\]")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psutil
 
-from rag.benchmark import running_server
+from rag.tools.server import running_server
 
 
 def main() -> None:

@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-from rag.benchmark import running_server
+from rag.tools.server import running_server
 
 QUESTIONS = [
     "恒口示范区新建标准化厂房多少平方米？",

@@ -8,6 +8,7 @@ The index must hold the dataset's passages (`rag index build --corpus …/passag
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import time
@@ -15,11 +16,11 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from rag.evaluation import RetrievalScores, cached_document_text, load_questions
 from rag.pipeline import build_pipeline
-from rag.ranking import RankWeights
+from rag.ranking import EvidenceReranker, RankWeights
 from rag.retriever import RankedLists
 from rag.settings import Settings
+from rag.tools.evaluation import RetrievalScores, cached_document_text, load_questions
 
 # name → (dense weight, lexical weight, re-ranking weights or None)
 VARIANTS: dict[str, tuple[float, float, RankWeights | None]] = {
@@ -51,7 +52,8 @@ def main() -> None:
     doc_text = cached_document_text(pipeline.index.chunks)
     for name, (dense_w, lexical_w, weights) in VARIANTS.items():
         retriever.dense_weight, retriever.lexical_weight = dense_w, lexical_w
-        retriever.rank_weights, retriever.rerank_depth = weights, args.depth
+        retriever.reranker = EvidenceReranker(**dataclasses.asdict(weights)) if weights else None
+        retriever.rerank_depth = args.depth
         scores = RetrievalScores()
         for q, cl in zip(questions, lists, strict=True):
             kept = RankedLists(cl.dense if dense_w else [], cl.lexical if lexical_w else [])

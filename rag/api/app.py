@@ -15,30 +15,28 @@ from fastapi.responses import JSONResponse, Response
 
 from rag import __version__, registry
 from rag.api import routes_ask, routes_documents, routes_openai, routes_ops
-from rag.api.errors import (
-    ConflictError,
-    DocumentNotFoundError,
-    FileTooLargeError,
-    NotReadyError,
-    UnauthorizedError,
-    UnsupportedFileError,
-)
 from rag.api.limits import BodyLimitMiddleware
-from rag.api.live import LivePipeline
 from rag.api.metrics import Metrics, MetricsMiddleware
 from rag.api.schemas import ERROR_RESPONSES
 from rag.errors import (
     BackendUnavailableError,
     ConfigError,
+    ConflictError,
+    DocumentNotFoundError,
+    FileTooLargeError,
     GenerationError,
     IndexBusyError,
     IndexMismatchError,
     IndexNotFoundError,
     IngestError,
     InvalidQueryError,
+    NotReadyError,
     RAGError,
     StorageFullError,
+    UnauthorizedError,
+    UnsupportedFileError,
 )
+from rag.service import RagService, build_service
 from rag.settings import Settings
 
 STATUS: dict[type[RAGError], int] = {
@@ -97,18 +95,18 @@ async def handle_rag_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def create_app(settings: Settings, *, load_in_background: bool = True) -> FastAPI:
-    """The API over the index in ``settings.index.dir``. The model and index load when the app starts (in a
-    thread when ``load_in_background``: `/health` answers at once and `/ready` says 503 until they are in)."""
-    live = LivePipeline(settings)
+def create_app(settings: Settings, *, load_in_background: bool = True, service: RagService | None = None) -> FastAPI:
+    """The API over the service ``build_service(settings)`` makes (or ``service``). The model and index load
+    when the app starts (in a thread when ``load_in_background``: `/health` answers at once and `/ready` says
+    503 until they are in)."""
+    service = service or build_service(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.live = live
         if load_in_background:
-            threading.Thread(target=live.load, name="rag-load-pipeline", daemon=True).start()
+            threading.Thread(target=service.live.load, name="rag-load-pipeline", daemon=True).start()
         else:
-            live.load()
+            service.live.load()
         yield
 
     app = FastAPI(
@@ -119,7 +117,8 @@ def create_app(settings: Settings, *, load_in_background: bool = True) -> FastAP
         responses=ERROR_RESPONSES,  # every route documents the errors the one handler may answer with
     )
     app.state.metrics = metrics = Metrics()
-    app.state.live = live
+    app.state.service = service
+    app.state.settings = settings  # for an edge mounted beside the API (the web UI)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     mb = 1024 * 1024
     app.add_middleware(
@@ -133,3 +132,14 @@ def create_app(settings: Settings, *, load_in_background: bool = True) -> FastAP
     for module in (routes_ask, routes_openai, routes_documents, routes_ops):
         app.include_router(module.router)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """`rag serve`'s app factory: the API from the RAG_* environment, loading in the background."""
+    return create_app(Settings())
+
+
+def worker_app_from_env() -> FastAPI:
+    """The app of one of several server processes (`rag serve --workers N`): the model and index load before
+    the process accepts connections, so no request meets a worker that is not ready."""
+    return create_app(Settings(), load_in_background=False)

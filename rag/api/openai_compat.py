@@ -9,6 +9,7 @@ from typing import Any
 
 from rag import registry
 from rag.api.streaming import sse_data
+from rag.citations import AnswerStream
 from rag.errors import BackendUnavailableError, RAGError
 from rag.types import Answer
 
@@ -54,7 +55,7 @@ def completion(answer: Answer, *, model: str) -> dict[str, Any]:
     }
 
 
-def completion_chunks(items: Iterator[str | Answer], *, model: str) -> Iterator[str]:
+def completion_chunks(stream: AnswerStream, *, model: str) -> Iterator[str]:
     """``chat.completion.chunk`` events: the role, the text pieces, a last chunk with ``finish_reason`` and the
     citations, then ``[DONE]``."""
     base = {"id": "chatcmpl-" + secrets.token_hex(12), "object": "chat.completion.chunk", "created": int(time.time())}
@@ -65,11 +66,9 @@ def completion_chunks(items: Iterator[str | Answer], *, model: str) -> Iterator[
 
     yield chunk({"role": "assistant", "content": ""})
     try:
-        for item in items:
-            if isinstance(item, Answer):
-                yield chunk({}, "stop", **_rag_fields(item))
-            else:
-                yield chunk({"content": item})
+        for piece in stream:
+            yield chunk({"content": piece})
+        yield chunk({}, "stop", **_rag_fields(stream.answer))
     except RAGError as exc:  # headers are sent: report in the stream, the way OpenAI servers do
         yield sse_data({"error": {"message": str(exc), "type": type(exc).__name__, "code": None}})
     yield sse_data("[DONE]")

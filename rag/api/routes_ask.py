@@ -8,12 +8,12 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from rag.api.deps import PipelineDep
+from rag.api.deps import ServiceDep
 from rag.api.schemas import AnswerModel, AskRequest
-from rag.api.streaming import renumbered, sse
+from rag.api.streaming import sse
+from rag.citations import AnswerStream
 from rag.errors import RAGError
-from rag.pipeline import Pipeline
-from rag.types import Answer
+from rag.service import RagService
 
 router = APIRouter(tags=["ask"])
 
@@ -29,36 +29,28 @@ SSE_DOC = (
     response_model=AnswerModel,
     responses={200: {"content": {"text/event-stream": {"schema": {}, "example": SSE_DOC}}}},
 )
-async def ask(body: AskRequest, request: Request, pipeline: PipelineDep) -> JSONResponse | StreamingResponse:
+async def ask(body: AskRequest, request: Request, service: ServiceDep) -> JSONResponse | StreamingResponse:
     """The answer, its exact short answer and the cited passages; `"stream": true` or `Accept: text/event-stream`
     streams it as Server-Sent Events."""
+    stream = await run_in_threadpool(answer_stream, service, body)  # an unknown backend fails here, as a 400
     if body.stream or "text/event-stream" in request.headers.get("accept", ""):
-        await run_in_threadpool(pipeline.generator, body.backend)  # an unknown backend fails here, as a 400
-        return StreamingResponse(ask_events(pipeline, body), media_type="text/event-stream")
-    return JSONResponse(await run_in_threadpool(answer_dict, pipeline, body))
+        return StreamingResponse(events(stream), media_type="text/event-stream")
+    answer = await run_in_threadpool(stream.read)
+    return JSONResponse(answer.to_dict())
 
 
-def answer_dict(pipeline: Pipeline, body: AskRequest) -> dict[str, object]:
-    """The JSON answer, in one worker-thread hop (an unknown backend raises before any search, as a 400)."""
-    pipeline.generator(body.backend)
-    answer = pipeline.ask(
-        body.question, top_k=body.top_k, backend=body.backend, history=body.turns(), **body.filter_kwargs()
+def answer_stream(service: RagService, body: AskRequest) -> AnswerStream:
+    return service.ask_stream(
+        body.question, top_k=body.top_k, backend=body.backend, history=body.turns(), filters=body.retrieval_filters()
     )
-    return answer.to_dict()
 
 
-def ask_events(pipeline: Pipeline, body: AskRequest) -> Iterator[str]:
+def events(stream: AnswerStream) -> Iterator[str]:
     """Sync on purpose: Starlette pulls each event in a worker thread."""
-    top_k = body.top_k or pipeline.settings.retrieval.top_k
     try:
-        stream = pipeline.ask_stream(
-            body.question, top_k=top_k, backend=body.backend, history=body.turns(), **body.filter_kwargs()
-        )
-        for item in renumbered(stream, top_k):
-            if isinstance(item, Answer):
-                yield sse("answer", item.to_dict())
-            else:
-                yield sse("piece", {"text": item})
+        for piece in stream:
+            yield sse("piece", {"text": piece})
+        yield sse("answer", stream.answer.to_dict())
     except RAGError as exc:
         yield sse("error", {"detail": str(exc), "type": type(exc).__name__})
     yield sse("done", {})

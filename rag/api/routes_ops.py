@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
-from rag.api.deps import LiveDep
+from rag.api.deps import ServiceDep
 from rag.api.metrics import CONTENT_TYPE, Metrics
 
 router = APIRouter(tags=["operations"])
@@ -20,18 +20,15 @@ async def health() -> dict[str, str]:
 
 
 @router.get("/ready", summary="Readiness: index and model loaded (503 otherwise)")
-async def ready(live: LiveDep) -> JSONResponse:
-    await run_in_threadpool(live.refresh)  # a build published beside the server shows at once
-    if not live.ready:
-        return JSONResponse({"status": "loading" if live.error is None else "failed", "detail": live.error}, 503)
-    if live.damaged is not None:
-        return JSONResponse({"status": "damaged", "detail": live.damaged, **live.describe()}, 503)
-    return JSONResponse({"status": "ready", **live.describe()})
+async def ready(service: ServiceDep) -> JSONResponse:
+    status = await run_in_threadpool(service.status)  # a build published beside the server shows at once
+    return JSONResponse(status, 200 if status["status"] == "ready" else 503)
 
 
 @router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
-async def metrics(request: Request, live: LiveDep) -> PlainTextResponse:
+async def metrics(request: Request, service: ServiceDep) -> PlainTextResponse:
     collector: Metrics = request.app.state.metrics
+    live = service.live
     info: dict[str, Any] = live.describe() if live.ready else {}
     gauges = {
         "rag_ready": ("1 when the index and model are loaded.", 1.0 if live.ready else 0.0),

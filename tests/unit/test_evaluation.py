@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rag.errors import ConfigError
-from rag.evaluation import (
+from rag.tools.evaluation import (
     AnswerScores,
     Question,
     RetrievalScores,

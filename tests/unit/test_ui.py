@@ -1,21 +1,19 @@
-"""The UI without a browser: the Blocks build over a pipeline holder that is not ready, the HTML of answers and
+"""The UI without a browser: the Blocks build over a service whose index is not loaded yet, the HTML of answers and
 sources escapes and highlights, and conversations and feedback survive a new store on the same file."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import gradio as gr
 
-from rag.api.errors import NotReadyError
-from rag.pipeline import Pipeline
+from rag.service import RagService, build_service
 from rag.settings import Settings
 from ui import render
 from ui.app import build_ui, database_path
-from ui.service import PipelineHolder, check_key, index_status
+from ui.service import check_key, index_status
 from ui.store import ConversationStore
 from ui.text import STRINGS
 
@@ -24,31 +22,16 @@ ZH = STRINGS["zh"]
 DOC_TEXT = "前文。" * 100 + "新建标准化厂房3.1万平方米;引进外资企业1户。" + "后文。" * 100
 
 
-class LoadingHolder:
-    """A live pipeline that is still loading (or failed to): every read raises ``NotReadyError``."""
-
-    def __init__(self, settings: Settings, error: str | None = None) -> None:
-        self.settings = settings
-        self.error = error
-
-    @property
-    def ready(self) -> bool:
-        return False
-
-    def current(self) -> Pipeline:
-        raise NotReadyError(self.error or "loading")
-
-    def write(self, change: Callable[[Pipeline], T]) -> tuple[T, Pipeline]:
-        raise NotReadyError("loading")
-
-
-def _holder(tmp_path: Path, error: str | None = None) -> PipelineHolder:
+def _holder(tmp_path: Path, error: str | None = None) -> RagService:
+    """The real service over an index that is still loading (or failed to load: ``error``)."""
     settings = Settings()
     settings.index.dir = tmp_path / "index"
-    return LoadingHolder(settings, error)
+    svc = build_service(settings)
+    svc.live.error = error
+    return svc
 
 
-def _build(holder: PipelineHolder, tmp_path: Path, **kwargs: Any) -> gr.Blocks:
+def _build(holder: RagService, tmp_path: Path, **kwargs: Any) -> gr.Blocks:
     """``build_ui`` inside a running event loop: outside one, Gradio opens event loops it never closes."""
 
     async def build() -> gr.Blocks:
@@ -96,11 +79,13 @@ def test_database_beside_the_index_unless_set(tmp_path: Path) -> None:
     assert database_path(settings) == tmp_path / "elsewhere.sqlite"
 
 
-def test_writes_need_the_key_when_one_is_set() -> None:
+def test_writes_need_the_key_when_one_is_set(tmp_path: Path) -> None:
     settings = Settings()
-    assert check_key(settings, None)
+    settings.index.dir = tmp_path / "index"
+    assert check_key(build_service(settings), None)
     settings.api.key = "secret"
-    assert not check_key(settings, None) and not check_key(settings, "nope") and check_key(settings, "secret")
+    svc = build_service(settings)
+    assert not check_key(svc, None) and not check_key(svc, "nope") and check_key(svc, "secret")
 
 
 def _answer(**over: Any) -> dict[str, Any]:

@@ -8,34 +8,28 @@ import itertools
 import json
 import os
 import platform
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag import store
-from rag.errors import ConfigError, RAGError
-from rag.evaluation import percentiles
+from rag.errors import ConfigError
 from rag.factories import create_embedder
 from rag.indexing import build_index
 from rag.pipeline import build_pipeline
 from rag.settings import Settings
+from rag.tools.evaluation import percentiles
+from rag.tools.server import running_server
 
 if TYPE_CHECKING:
     import httpx
 
     from rag.pipeline import Pipeline
 
-HOST = "127.0.0.1"  # the benchmark only ever talks to a server it started on loopback
 DEFAULT_QUESTIONS_FILE = Path("../shared/bench/seeds_dev.tsv")
 # Used when no question file is given and the shared seed questions are not there: about the seed corpus.
 BUILTIN_QUESTIONS = [
@@ -50,7 +44,6 @@ BUILTIN_QUESTIONS = [
     "安康2021年新开工产业项目多少个？",
     "海陵区2021年地区生产总值是多少？",
 ]
-SERVER_START_TIMEOUT_S = 300.0
 REQUEST_TIMEOUT_S = 60.0
 WARMUP = 5
 
@@ -94,14 +87,6 @@ def dir_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def free_port() -> int:
-    """A free TCP port on loopback (free now; the server binds it a moment later)."""
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def latency_figures(ms: Sequence[float]) -> dict[str, Any]:
     """Count, p50/p95/p99, mean and max of latencies in milliseconds."""
     if not ms:
@@ -119,87 +104,6 @@ def bench_search(pipeline: Pipeline, questions: Sequence[str], *, requests: int)
         pipeline.search(q)
         ms.append((time.perf_counter() - t0) * 1000)
     return latency_figures(ms)
-
-
-@dataclass(frozen=True, slots=True)
-class RunningServer:
-    """A `rag serve` subprocess on loopback."""
-
-    url: str
-    proc: subprocess.Popen[bytes]
-    log: Path
-    ready_seconds: float
-
-    def log_tail(self, chars: int = 3000) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")[-chars:]
-
-
-@contextmanager
-def running_server(
-    index_dir: Path,
-    *,
-    log_dir: Path,
-    timeout: float = SERVER_START_TIMEOUT_S,
-    cwd: Path | None = None,
-    env: Mapping[str, str] | None = None,
-    workers: int = 1,
-) -> Iterator[RunningServer]:
-    """Start `rag serve --index INDEX_DIR [--workers N]` on a free loopback port (in ``cwd``, with ``env`` when
-    given), wait for `/ready`, always stop it afterwards."""
-    import httpx
-
-    port = free_port()
-    log = log_dir / "server.log"
-    command = [sys.executable, "-m", "rag", "serve", "--index", str(index_dir), "--host", HOST, "--port", str(port)]
-    command += ["--workers", str(workers)] if workers > 1 else []
-    # A SIGTERM to the benchmark would otherwise end it without running `finally`, leaving the server behind.
-    in_main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm) if in_main else None
-    t0 = time.perf_counter()
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(
-            command,
-            cwd=cwd,
-            env=dict(env) if env is not None else None,
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    url = f"http://{HOST}:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
-                raise RAGError(f"`rag serve` exited with status {proc.returncode} before it was ready:\n{tail}")
-            if time.monotonic() > deadline:
-                tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
-                raise RAGError(f"`rag serve` was not ready after {timeout:.0f} s:\n{tail}")
-            try:
-                if httpx.get(url + "/ready", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.25)
-        yield RunningServer(url, proc, log, time.perf_counter() - t0)
-    finally:
-        stop_process(proc, timeout=20)
-        if in_main:
-            signal.signal(signal.SIGTERM, previous)
-
-
-def stop_process(proc: subprocess.Popen[Any], *, timeout: float) -> None:
-    """Ask ``proc`` to stop (SIGTERM), then kill it if it is still running after ``timeout`` seconds."""
-    proc.terminate()
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def _exit_on_sigterm(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
 
 
 def _post_ask(client: httpx.Client, question: str) -> tuple[float, bool]:

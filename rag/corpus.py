@@ -1,7 +1,9 @@
-"""Corpus files behind the document endpoints: list and read documents, save uploads, delete sources.
+"""The corpus behind the documents: list and read indexed documents, add uploaded files, delete sources, and
+recover from an upload cut short by a crash.
 
 No framework here: uploads arrive as (file name, binary file object) pairs and every function is synchronous,
-meant to run in a worker thread under ``LivePipeline.write``.
+meant to run in a worker thread under ``LiveIndex.write``. ``rebuild(pipeline, roots)`` is the incremental
+build the caller wires in (``RagService``).
 """
 
 from __future__ import annotations
@@ -15,18 +17,23 @@ import os
 import secrets
 import shutil
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, Literal
 
 from rag import store
-from rag.api.errors import ConflictError, DocumentNotFoundError, FileTooLargeError, UnsupportedFileError
-from rag.errors import IngestError, RAGError
-from rag.indexing import BuildReport, build_index
+from rag.errors import (
+    ConflictError,
+    DocumentNotFoundError,
+    FileTooLargeError,
+    IngestError,
+    RAGError,
+    UnsupportedFileError,
+)
+from rag.indexing import BuildReport
 from rag.loaders import SUPPORTED_SUFFIXES, SourceFile, load_source
 from rag.pipeline import Pipeline
-from rag.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +91,13 @@ def safe_name(filename: str) -> str:
     return stem + suffix
 
 
-def _corpus_roots(settings: Settings, pipeline: Pipeline) -> list[Path]:
+Rebuild = Callable[[Pipeline, Sequence[Path]], BuildReport]
+
+
+def _corpus_roots(corpus: Sequence[Path], pipeline: Pipeline) -> list[Path]:
     """The configured corpus roots, refusing to rebuild when they are not what the live index was built from
     (a rebuild from the wrong folder would drop every document)."""
-    roots = [Path(p) for p in settings.index.corpus]
+    roots = [Path(p) for p in corpus]
     names = {r.resolve().name for r in roots}
     built = {PurePosixPath(rel).parts[0] for rel in pipeline.index.manifest.get("sources", {})}
     if not built <= names:
@@ -96,12 +106,6 @@ def _corpus_roots(settings: Settings, pipeline: Pipeline) -> list[Path]:
             "start it where the corpus folder is, or set RAG_INDEX__CORPUS"
         )
     return roots
-
-
-def _rebuild(settings: Settings, pipeline: Pipeline, roots: Sequence[Path]) -> BuildReport:
-    return build_index(
-        settings, corpus=roots, index_dir=Path(settings.index.dir), embedder=pipeline.embedder, progress=False
-    )
 
 
 def report_dict(report: BuildReport) -> dict[str, Any]:
@@ -155,7 +159,7 @@ def nothing_added(outcomes: Sequence[FileOutcome]) -> RAGError:
 
 
 def add_documents(
-    settings: Settings, pipeline: Pipeline, uploads: Sequence[Upload]
+    pipeline: Pipeline, uploads: Sequence[Upload], *, corpus: Sequence[Path], max_bytes: int, rebuild: Rebuild
 ) -> tuple[list[FileOutcome], BuildReport | None]:
     """Save ``uploads`` into the first corpus folder and rebuild; one outcome per upload, in order.
 
@@ -166,12 +170,12 @@ def add_documents(
     """
     if not uploads:
         raise UnsupportedFileError("no file uploaded: send one or more `files` parts (multipart/form-data)")
-    roots = _corpus_roots(settings, pipeline)
+    roots = _corpus_roots(corpus, pipeline)
     folder = roots[0]
     if folder.exists() and not folder.is_dir():
         raise ConflictError(f"the first corpus folder {folder.name!r} is a file; uploads need a corpus folder")
     folder.mkdir(parents=True, exist_ok=True)
-    limit = int(settings.api.max_upload_mb * 1024 * 1024)
+    limit = max_bytes
     outcomes: dict[int, FileOutcome] = {}
     staged: list[_Staged] = []
     with _Journal.open(folder) as journal:
@@ -186,7 +190,7 @@ def add_documents(
             for s in staged:
                 _publish(s, journal)
             try:
-                report = _rebuild(settings, pipeline, roots)
+                report = rebuild(pipeline, roots)
             except BaseException:
                 for s in staged:
                     _withdraw(s)
@@ -234,7 +238,7 @@ class _Journal:
         os.fsync(self._fh.fileno())
 
 
-def recover_uploads(settings: Settings) -> list[str]:
+def recover_uploads(index_dir: Path, corpus: Sequence[Path]) -> list[str]:
     """Undo what uploads cut short by a crash left in the corpus folders; one line per file put right.
 
     A file the live index holds (same content hash) stays and its backup goes; any other file an unfinished
@@ -242,11 +246,11 @@ def recover_uploads(settings: Settings) -> list[str]:
     still locked belong to an upload running in another process and are left alone.
     """
     try:
-        sources = store.read_manifest(store.current_build(Path(settings.index.dir))).get("sources", {})
+        sources = store.read_manifest(store.current_build(index_dir)).get("sources", {})
     except RAGError:
         sources = {}
     done: list[str] = []
-    for root in (Path(p) for p in settings.index.corpus):
+    for root in (Path(p) for p in corpus):
         for path in sorted(root.glob(_Journal.PATTERN)) if root.is_dir() else []:
             with open(path, encoding="utf-8") as fh:
                 try:
@@ -354,12 +358,12 @@ def _copy_limited(upload: Upload, dest: Path, limit: int) -> None:
             out.write(block)
 
 
-def delete_document(settings: Settings, pipeline: Pipeline, doc_id: str) -> BuildReport:
+def delete_document(pipeline: Pipeline, doc_id: str, *, corpus: Sequence[Path], rebuild: Rebuild) -> BuildReport:
     """Remove the source file of a one-file document and rebuild."""
     doc = pipeline.index.chunks.document(doc_id)
     if doc is None:
         raise DocumentNotFoundError(f"no document {doc_id!r} in the index — `GET /documents` lists them")
-    roots = _corpus_roots(settings, pipeline)
+    roots = _corpus_roots(corpus, pipeline)
     source = pipeline.index.manifest["sources"].get(doc.source, {})
     if doc.source.lower().endswith(".jsonl") or len(source.get("documents", [])) != 1:
         raise ConflictError(
@@ -376,4 +380,4 @@ def delete_document(settings: Settings, pipeline: Pipeline, doc_id: str) -> Buil
     if path is None:
         raise ConflictError(f"the source file {doc.source} of document {doc_id!r} is not in the corpus folders")
     path.unlink()
-    return _rebuild(settings, pipeline, roots)
+    return rebuild(pipeline, roots)

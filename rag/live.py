@@ -1,8 +1,9 @@
-"""The live pipeline behind the API: loaded once, swapped for a new one when the index changes on disk.
+"""The live index behind the service: its pipeline loaded once, swapped for a new one when the index changes
+on disk, with the write lock that lets one index change run at a time.
 
 Readers take ``live.current()`` and keep that ``Pipeline`` for the whole request, so a swap never changes the
-index under a request in flight; the old pipeline is simply dropped and garbage-collected when its last reader
-is done. The embedder (the expensive part) is loaded once and shared by every pipeline.
+index under a request in flight; the old pipeline's store is retired (its connections close once idle). The
+embedder (the expensive part) is loaded once and shared by every pipeline.
 """
 
 from __future__ import annotations
@@ -16,13 +17,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from rag import store
-from rag.api.documents import recover_uploads
-from rag.api.errors import NotReadyError
-from rag.errors import IndexCorruptError, IndexNotFoundError, RAGError
-from rag.factories import embedder_fingerprint
-from rag.pipeline import Pipeline, build_pipeline
-from rag.retriever import LoadedIndex
-from rag.settings import Settings
+from rag.errors import IndexCorruptError, IndexNotFoundError, NotReadyError, RAGError
+from rag.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -30,12 +26,24 @@ T = TypeVar("T")
 CHECK_INTERVAL_S = 1.0  # how often a request may look at index/CURRENT for a build published beside the server
 
 
-class LivePipeline:
-    """Holds the current ``Pipeline``; reloads it when ``index/CURRENT`` names another build."""
+class LiveIndex:
+    """Holds the current ``Pipeline``; reloads it when ``index/CURRENT`` names another build.
 
-    def __init__(self, settings: Settings, *, check_interval_s: float = CHECK_INTERVAL_S) -> None:
-        self.settings = settings
-        self.index_dir = Path(settings.index.dir)
+    ``open_pipeline(build)`` loads a whole pipeline (model included) on the live build (``None``) or on
+    ``build``; ``reopen(old)`` opens the live build with ``old``'s embedders (refusing a build made with other
+    settings); ``recover()`` puts right what a crash left in the corpus, before the first read."""
+
+    def __init__(
+        self,
+        index_dir: Path,
+        *,
+        open_pipeline: Callable[[Path | None], Pipeline],
+        reopen: Callable[[Pipeline], Pipeline],
+        recover: Callable[[], object] = lambda: None,
+        check_interval_s: float = CHECK_INTERVAL_S,
+    ) -> None:
+        self.index_dir = index_dir
+        self._open, self._reopen, self._recover = open_pipeline, reopen, recover
         self.check_interval_s = check_interval_s
         self.error: str | None = None
         self.fallback: dict[str, str] | None = None  # the live build is damaged and an earlier one is served
@@ -52,10 +60,10 @@ class LivePipeline:
     def load(self) -> None:
         """Build the first pipeline (model included); on failure keep the message for ``/ready``."""
         try:
-            recover_uploads(self.settings)  # before the first read: a crash mid-upload leaves nothing half there
+            self._recover()  # before the first read: a crash mid-upload leaves nothing half there
             build = self._read_pointer()
             try:
-                pipeline = build_pipeline(self.settings, index_dir=self.index_dir)
+                pipeline = self._open(None)
             except IndexCorruptError as exc:
                 pipeline = self._previous_build(build, exc)
         except RAGError as exc:
@@ -77,7 +85,7 @@ class LivePipeline:
             if build.name == damaged:
                 continue
             try:
-                pipeline = build_pipeline(self.settings, index_dir=self.index_dir, build=build)
+                pipeline = self._open(build)
             except RAGError as exc:
                 log.warning("earlier build %s does not load either: %s", build.name, exc)
                 continue
@@ -103,7 +111,7 @@ class LivePipeline:
             "documents": manifest["counts"]["documents"],
             "chunks": manifest["counts"]["chunks"],
             "embedder": manifest["embedder"],
-            "backend": self.settings.generator.backend,
+            "backend": pipeline.default_backend,
             **({"fallback": self.fallback} if self.fallback else {}),
         }
 
@@ -159,17 +167,7 @@ class LivePipeline:
             build = self._read_pointer()
             if build == self._build:
                 return old
-            index = LoadedIndex.open(self.index_dir)
-            try:
-                store.check_manifest(
-                    index.manifest,
-                    embedder=embedder_fingerprint(self.settings.embedder),
-                    chunking=self.settings.chunking.model_dump(),
-                )
-            except RAGError:
-                index.close()
-                raise
-            self._pipeline = Pipeline(self.settings, index, old.embedder, query_embedder=old.query_embedder)
+            self._pipeline = self._reopen(old)
             # Requests still holding the old pipeline finish on it; retiring its store closes each of its
             # SQLite handles as soon as it is idle, so the replaced build holds no file open once pruned.
             old.index.close()
