@@ -1,0 +1,264 @@
+"""Building the index: run the steps over the corpus into a temporary build, then publish it atomically."""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import fcntl
+import logging
+import os
+import resource
+import secrets
+import shutil
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rag import __version__, store
+from rag.errors import IndexBusyError, IndexMismatchError, IndexNotFoundError, StorageFullError
+from rag.factories import create_embedder, embedder_fingerprint
+from rag.indexing import passes, steps
+from rag.indexing.plan import can_reuse, plan_vectors
+from rag.indexing.vectors import VectorFile, build_vector_index
+from rag.loaders import discover_files
+from rag.protocols import Embedder
+from rag.settings import Settings
+from rag.text import TOKENIZER_VERSION
+
+log = logging.getLogger("rag.indexing")  # the name it had as one module: log settings that name it still apply
+
+
+@dataclass(slots=True)
+class BuildReport:
+    """What a build did, for the CLI and for benchmarks."""
+
+    index_dir: Path
+    build_id: str = ""
+    documents: int = 0
+    chunks: int = 0
+    characters: int = 0
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    embedded_chunks: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+    peak_rss_mb: float = 0.0
+    published: bool = False
+    vector_kind: str = ""
+    # Seconds per step: load, chunk, store, embed, vectors (FAISS), lexical (BM25).
+    phase_seconds: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Previous:
+    """The live build, when its vectors can be reused."""
+
+    manifest: dict[str, Any]
+    vectors: VectorFile
+    store: store.ChunkStore
+
+
+def build_index(
+    settings: Settings,
+    *,
+    corpus: Sequence[Path] | None = None,
+    index_dir: Path | None = None,
+    rebuild: bool = False,
+    embedder: Embedder | None = None,
+    progress: bool = True,
+    on_event: Callable[[str], None] | None = None,
+) -> BuildReport:
+    """Build (or update) the index of ``corpus`` under ``index_dir`` and publish it atomically.
+
+    Unchanged documents keep their vectors; the previous build stays live until the new one is complete.
+    Documents stream from the loaders through the chunker into the store (one corpus file in memory at a
+    time); vectors go to ``vectors.npy`` as they are embedded and are read back a slice at a time.
+    """
+    t0 = time.perf_counter()
+    index_dir = Path(index_dir or settings.index.dir)
+    roots = [Path(p) for p in (corpus or settings.index.corpus)]
+    report = BuildReport(index_dir=index_dir)
+    say = on_event or (lambda msg: log.info(msg))
+    wanted: dict[str, Any] = {
+        "embedder": embedder_fingerprint(settings.embedder),
+        "chunking": settings.chunking.model_dump(),
+        "lexical": {"backend": settings.index.lexical_backend, "tokenizer": TOKENIZER_VERSION},
+    }
+    with _build_lock(index_dir):
+        previous = None if rebuild else _open_previous(index_dir, wanted)
+        build_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + secrets.token_hex(3)
+        tmp = store.builds_dir(index_dir) / f".tmp-{build_id}"
+        tmp.mkdir(parents=True)
+        try:
+            manifest = _build_into(tmp, settings, roots, previous, embedder, report, progress=progress, say=say)
+            report.seconds = time.perf_counter() - t0
+            report.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            manifest = _manifest(manifest, build_id=build_id, wanted=wanted, roots=roots, report=report)
+            manifest["artifacts"] = store.artifact_checksums(tmp)  # what `rag index verify` and loading check
+            store.write_manifest(tmp, manifest)
+            if previous is not None:
+                previous.store.close()
+            final = store.builds_dir(index_dir) / build_id
+            os.rename(tmp, final)
+            store.publish_build(index_dir, final)
+            store.prune_builds(index_dir, keep=settings.index.keep_builds)
+        except BaseException as exc:
+            shutil.rmtree(tmp, ignore_errors=True)  # the space it took is given back at once
+            if _disk_full(exc):
+                raise StorageFullError(
+                    f"the disk under {index_dir.name}/ is full: build {build_id} could not be written and was "
+                    "removed; the previous build is still live — free some space (or point RAG_INDEX__DIR at a "
+                    "bigger disk) and run the build again"
+                ) from exc
+            raise
+        report.build_id = build_id
+        report.published = True
+    return report
+
+
+def _build_into(
+    tmp: Path,
+    settings: Settings,
+    roots: list[Path],
+    previous: _Previous | None,
+    embedder: Embedder | None,
+    report: BuildReport,
+    *,
+    progress: bool,
+    say: Callable[[str], None],
+) -> dict[str, Any]:
+    """Write the store, the vectors and both indexes into ``tmp``; fill in ``report``; return the manifest's
+    build-specific parts."""
+    phases = report.phase_seconds
+    corpus = passes.write_store(
+        tmp,
+        discover_files(roots),
+        chunking=settings.chunking.model_dump(),
+        old_sources=previous.manifest["sources"] if previous else {},
+        old_store=previous.store if previous else None,
+        phases=phases,
+    )
+    plan = plan_vectors(previous.manifest["documents"] if previous else {}, corpus.documents)
+    report.failed = corpus.failed
+    report.documents, report.characters = corpus.count, corpus.characters
+    report.added, report.changed, report.unchanged = plan.added, plan.changed, plan.unchanged
+    report.removed = plan.removed
+    report.chunks, report.embedded_chunks = len(corpus.texts), len(plan.embed)
+
+    if plan.embed and embedder is None:
+        embedder = create_embedder(settings.embedder)
+    dim = embedder.dim if embedder is not None else int(previous.manifest["embedder"]["dim"]) if previous else 0
+    if not dim:
+        embedder = create_embedder(settings.embedder)
+        dim = embedder.dim
+
+    vectors = VectorFile.create(tmp / store.VECTORS, rows=report.chunks, dim=dim)
+    t_embed = time.perf_counter()
+    old_vectors = previous.vectors if previous else None
+    passes.fill_vectors(
+        vectors, corpus.texts, plan, old_vectors=old_vectors, embedder=embedder, progress=progress, say=say
+    )
+    report.embed_seconds = phases["embed"] = time.perf_counter() - t_embed
+
+    vector_kind, vector_params = _write_search_indexes(tmp, vectors, corpus, dim=dim, settings=settings, phases=phases)
+    report.vector_kind = vector_kind
+    return {
+        "dim": dim,
+        "vector": {"backend": settings.index.vector_backend, "kind": vector_kind, **vector_params},
+        "sources": corpus.sources,
+        "documents": corpus.documents,
+    }
+
+
+def _write_search_indexes(
+    tmp: Path,
+    vectors: VectorFile,
+    corpus: passes.StoredCorpus,
+    *,
+    dim: int,
+    settings: Settings,
+    phases: dict[str, float],
+) -> tuple[str, dict[str, Any]]:
+    """The FAISS index, then BM25, each freed once saved; returns the vector index's kind and parameters."""
+    t_vectors = time.perf_counter()
+    vector_kind, vector_params, vindex = build_vector_index(vectors, len(corpus.texts), dim, settings)
+    vindex.save(tmp)
+    del vindex  # freed before BM25 is built: the two never need memory at once
+    phases["vectors"] = time.perf_counter() - t_vectors
+
+    t_lexical = time.perf_counter()
+    texts, corpus.texts = corpus.texts, []
+    lexical = steps.build_lexical(texts, backend=settings.index.lexical_backend)
+    del texts
+    lexical.save(tmp)
+    del lexical
+    phases["lexical"] = time.perf_counter() - t_lexical
+    return vector_kind, vector_params
+
+
+def _manifest(
+    built: dict[str, Any], *, build_id: str, wanted: dict[str, Any], roots: list[Path], report: BuildReport
+) -> dict[str, Any]:
+    return {
+        "format_version": store.FORMAT_VERSION,
+        "package_version": __version__,
+        "build_id": build_id,
+        "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "embedder": {**wanted["embedder"], "dim": built["dim"]},
+        "chunking": wanted["chunking"],
+        "lexical": wanted["lexical"],
+        "vector": built["vector"],
+        "counts": {"documents": report.documents, "chunks": report.chunks, "characters": report.characters},
+        "corpus": [str(p) for p in roots],
+        "sources": built["sources"],
+        "documents": built["documents"],
+        "failed": [{"source": s, "error": e} for s, e in report.failed],
+        "timings": {
+            "total_s": round(report.seconds, 3),
+            "embed_s": round(report.embed_seconds, 3),
+            **{f"{name}_s": round(sec, 3) for name, sec in report.phase_seconds.items()},
+        },
+    }
+
+
+@contextmanager
+def _build_lock(index_dir: Path) -> Iterator[None]:
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".build.lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IndexBusyError(f"another `rag index build` is running on {index_dir}; wait for it") from None
+        yield
+
+
+def _open_previous(index_dir: Path, wanted: dict[str, Any]) -> _Previous | None:
+    try:
+        build = store.current_build(index_dir)
+        manifest = store.read_manifest(build)
+    except (IndexNotFoundError, IndexMismatchError):
+        return None
+    if not can_reuse(manifest, wanted):
+        log.info("settings changed since the last build: everything is re-embedded")
+        return None
+    return _Previous(manifest, VectorFile(build / store.VECTORS), store.ChunkStore(build))
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is the file system out of space."""
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if isinstance(exc, sqlite3.OperationalError) and "disk is full" in str(exc):
+            return True
+        if isinstance(exc, RuntimeError) and "No space left on device" in str(exc):  # FAISS's own writer
+            return True
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return False

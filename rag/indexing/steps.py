@@ -1,0 +1,165 @@
+"""The build's steps over batches: load (the loaders read and clean) → drop duplicates → chunk → embed → write.
+
+Each step takes data and returns data; the bookkeeping across batches is the caller's (``passes.py``), so a
+distributed engine can map the same functions over its own batches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag import registry, store
+from rag.chunking import chunk_document
+from rag.errors import IngestError
+from rag.indexing.vectors import VECTOR_SLICE, VectorFile
+from rag.loaders import SourceFile, load_source
+from rag.protocols import Embedder
+from rag.types import Chunk, Document
+
+EMBED_GROUP = 1024  # texts handed to the embedder at a time; it sorts each group by length
+DOCUMENT_BATCH = 64  # documents of one file chunked and stored at a time
+BATCH_CHARS = 1 << 20  # ...or fewer, once they hold this much text: a batch never holds much beside one document
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedSource:
+    """One corpus file, opened: its documents are read as they are iterated (a .jsonl file a line at a time)."""
+
+    source: SourceFile
+    sha256: str
+    documents: Iterable[Document]
+    bad_records: list[IngestError]  # a .jsonl file's skipped lines, complete once ``documents`` is exhausted
+
+
+@dataclass(frozen=True, slots=True)
+class Deduplicated:
+    """A batch without the documents whose id an earlier one took, and a failure line for each of those."""
+
+    documents: list[Document]
+    failed: list[tuple[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkedDocument:
+    """A document and its chunks, in order."""
+
+    document: Document
+    chunks: list[Chunk]
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_file(src: SourceFile) -> LoadedSource:
+    """Hash ``src`` and open it as cleaned documents; raises OSError or IngestError when it cannot be loaded."""
+    bad_records: list[IngestError] = []  # bad .jsonl lines: the file loads, each skipped line is reported
+    digest = file_sha256(src.path)
+    return LoadedSource(src, digest, load_source(src, on_error=bad_records.append), bad_records)
+
+
+def source_record(loaded: LoadedSource, doc_ids: Sequence[str]) -> dict[str, Any]:
+    """The manifest's entry for a file that loaded (taken once its documents have been read)."""
+    return {"sha256": loaded.sha256, "size": loaded.source.path.stat().st_size, "documents": list(doc_ids)}
+
+
+def kept_documents(doc_ids: Iterable[str], previous: store.ChunkStore) -> Iterator[Document]:
+    """The previous build's version of a file that no longer loads, read back one document at a time."""
+    for doc_id in doc_ids:
+        kept = previous.document(doc_id)
+        if kept is not None:
+            yield kept
+
+
+def batch_documents(
+    documents: Iterable[Document], *, size: int = DOCUMENT_BATCH, chars: int = BATCH_CHARS
+) -> Iterator[list[Document]]:
+    """Group ``documents`` into batches of at most ``size`` documents and (unless one is longer) ``chars``."""
+    batch: list[Document] = []
+    held = 0
+    for doc in documents:
+        batch.append(doc)
+        held += len(doc.text)
+        if len(batch) >= size or held >= chars:
+            yield batch
+            batch, held = [], 0
+    if batch:
+        yield batch
+
+
+def drop_duplicates(batch: Sequence[Document], *, rel: str, seen: Mapping[str, str]) -> Deduplicated:
+    """Keep the documents of ``batch`` (from the file ``rel``) whose id neither ``seen`` (id → the file that
+    took it) nor an earlier document of the batch took; each one dropped is a failure of ``rel``."""
+    taken: dict[str, str] = {}
+    kept: list[Document] = []
+    failed: list[tuple[str, str]] = []
+    for doc in batch:
+        first = seen.get(doc.id, taken.get(doc.id))
+        if first is not None:
+            failed.append((rel, f"duplicate document id {doc.id!r} (first seen in {first})"))
+            continue
+        taken[doc.id] = rel
+        kept.append(doc)
+    return Deduplicated(kept, failed)
+
+
+def chunk_batch(batch: Sequence[Document], chunking: Mapping[str, Any]) -> list[ChunkedDocument]:
+    """Each document of ``batch`` with its chunks (``chunking``: the chunker's keyword arguments)."""
+    return [ChunkedDocument(doc, chunk_document(doc, **chunking)) for doc in batch]
+
+
+def document_records(batch: Sequence[ChunkedDocument], *, first_row: int) -> dict[str, dict[str, Any]]:
+    """The manifest's entries for a chunked batch whose first chunk takes row ``first_row``."""
+    records: dict[str, dict[str, Any]] = {}
+    row = first_row
+    for item in batch:
+        doc = item.document
+        records[doc.id] = {
+            "source": doc.source,
+            "content_hash": doc.content_hash,
+            "chunks": len(item.chunks),
+            "first_row": row,
+        }
+        row += len(item.chunks)
+    return records
+
+
+def embed_groups(rows: Sequence[int], *, size: int = EMBED_GROUP) -> Iterator[Sequence[int]]:
+    """``rows`` cut into the groups handed to the embedder."""
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def embed_batch(texts: Sequence[str], embedder: Embedder) -> np.ndarray[Any, Any]:
+    return embedder.embed(list(texts))
+
+
+def write_vectors(out: VectorFile, rows: Sequence[int], vectors: np.ndarray[Any, Any]) -> None:
+    """Write the vectors of ``rows`` (ascending) into ``out``."""
+    if rows[-1] - rows[0] == len(rows) - 1:  # contiguous: the usual case
+        out.write(rows[0], vectors)
+    else:
+        out.write_rows(rows, vectors)
+
+
+def copy_vectors(source: VectorFile, out: VectorFile, spans: Iterable[tuple[int, int, int]]) -> None:
+    """Copy reused vectors (``spans``: new first row, old first row, count) a slice at a time."""
+    for new_first, old_first, count in spans:
+        for offset in range(0, count, VECTOR_SLICE):
+            n = min(VECTOR_SLICE, count - offset)
+            out.write(new_first + offset, source.read(old_first + offset, old_first + offset + n))
+
+
+def build_lexical(texts: Iterable[str], *, backend: str) -> Any:
+    """The lexical index of every chunk's text, in row order (saved by the caller once it has let go of them)."""
+    return registry.load("lexical", backend).build(texts)
