@@ -148,26 +148,6 @@ def _print_answer(answer: dict[str, Any]) -> None:
         out.print(f"  ({answer['reason']})", highlight=False, markup=False)
 
 
-def _read_batch(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], list[tuple[int, str]]]:
-    """The batch's questions as (line number, record), and the lines that are not one (line number, why)."""
-    items: list[tuple[int, dict[str, Any]]] = []
-    bad: list[tuple[int, str]] = []
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-            except ValueError as exc:
-                bad.append((n, f"not JSON ({exc})"))
-                continue
-            if not isinstance(item, dict) or not isinstance(item.get("question"), str):
-                bad.append((n, 'each line needs a "question" string'))
-                continue
-            items.append((n, item))
-    return items, bad
-
-
 @app.command("ask")
 def ask_cmd(
     question: Annotated[str | None, typer.Argument(help="The question; leave out for an interactive prompt.")] = None,
@@ -213,35 +193,14 @@ def ask_cmd(
 
 
 def _ask_batch(pipeline: Any, input_file: Path, output_file: Path, *, top_k: int | None, backend: str | None) -> int:
-    """Answer each line of ``input_file`` into ``output_file``; a line that cannot be answered (not JSON, no
-    question, an empty or too long question) gets an error record and the batch goes on. Returns how many
-    lines failed."""
-    from rag.errors import RAGError
+    """Answer the batch (``rag.tools.batch``), then report each failed line; returns how many failed."""
+    from rag.tools.batch import answer_batch
 
-    items, bad = _read_batch(input_file)
-    records: list[tuple[int, dict[str, Any]]] = [(n, {"id": str(n), "line": n, "error": why}) for n, why in bad]
-    for n, item in items:
-        key = item.get("id", str(n))
-        try:
-            found = pipeline.search(item["question"], top_k=top_k)  # retrieved once, answered from
-            answer = pipeline.ask(item["question"], backend=backend, found=found).to_dict()
-        except RAGError as exc:
-            records.append((n, {"id": key, "line": n, "question": item["question"], "error": str(exc)}))
-            continue
-        answer["id"] = key
-        answer["retrieved"] = [
-            {"doc_id": h.chunk.doc_id, "chunk_id": h.chunk.id, "score": round(h.score, 6)} for h in found.hits
-        ]
-        records.append((n, answer))
-    records.sort(key=lambda r: r[0])
-    with open(output_file, "w", encoding="utf-8") as fh:
-        for _, record in records:
-            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-    failed = [(n, r["error"]) for n, r in records if "error" in r]
+    written, failed = answer_batch(pipeline, input_file, output_file, top_k=top_k, backend=backend)
     for n, why in failed:
         err.print(f"[yellow]{input_file} line {n}:[/yellow] {why}", highlight=False)
     note = f"; {len(failed)} lines failed (an error record each)" if failed else ""
-    err.print(f"{len(records) - len(failed)} answers written to {output_file}{note}")
+    err.print(f"{written - len(failed)} answers written to {output_file}{note}")
     return len(failed)
 
 

@@ -32,7 +32,7 @@ from rag.errors import (
     UnsupportedFileError,
 )
 from rag.indexing import BuildReport
-from rag.loaders import SUPPORTED_SUFFIXES, SourceFile, load_source
+from rag.loaders import SourceFile, load_source, supported_suffixes
 from rag.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
@@ -80,10 +80,10 @@ def safe_name(filename: str) -> str:
     name = unicodedata.normalize("NFC", name)
     name = "".join(ch for ch in name if ch.isprintable() and ch not in _FORBIDDEN).strip().lstrip(".").strip()
     suffix = PurePosixPath(name).suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES or not PurePosixPath(name).stem:
+    if suffix not in supported_suffixes() or not PurePosixPath(name).stem:
         raise UnsupportedFileError(
             f"{filename!r}: unsupported file type {suffix or '(no suffix)'!r}; "
-            f"supported: {', '.join(SUPPORTED_SUFFIXES)}"
+            f"supported: {', '.join(supported_suffixes())}"
         )
     stem = PurePosixPath(name).stem
     while len((stem + suffix).encode()) > _MAX_NAME_BYTES:

@@ -12,7 +12,7 @@ from typing import Any
 import gradio as gr
 
 from rag.errors import RAGError
-from rag.loaders import SUPPORTED_SUFFIXES
+from rag.loaders import supported_suffixes
 from ui import render, service
 from ui.context import UIContext
 from ui.service import FileResult
@@ -51,13 +51,13 @@ def build_documents_tab(ctx: UIContext) -> DocumentsTab:
                 files = gr.File(
                     label=t["upload"],
                     file_count="multiple",
-                    file_types=list(SUPPORTED_SUFFIXES),
+                    file_types=list(supported_suffixes()),
                     type="filepath",
                     elem_id="rag-upload",
                 )
                 gr.Markdown(
                     t["upload_hint"].format(
-                        suffixes=" ".join(SUPPORTED_SUFFIXES), mb=svc.max_upload_bytes / 1024 / 1024
+                        suffixes=" ".join(supported_suffixes()), mb=svc.max_upload_bytes / 1024 / 1024
                     )
                 )
                 upload_btn = gr.Button(t["upload_btn"], variant="primary", elem_id="rag-upload-btn")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -21,7 +22,32 @@ __all__ = [
     "load_source",
 ]
 
-SUPPORTED_SUFFIXES: tuple[str, ...] = (".docx", ".htm", ".html", ".jsonl", ".md", ".pdf", ".txt")
+# Readers by suffix, "module:function" (imported when a file of that kind is met): each turns a file into a
+# ``RawText`` (or plain text) and raises ``IngestError`` with the reason it cannot. ``register_reader`` adds
+# one; `.jsonl` (many documents a file) is read by ``rag.loaders.jsonl`` instead.
+_READERS: dict[str, str] = {
+    ".txt": "rag.loaders.text:read_text_file",
+    ".md": "rag.loaders.text:read_text_file",
+    ".html": "rag.loaders.html:read_html",
+    ".htm": "rag.loaders.html:read_html",
+    ".pdf": "rag.loaders.pdf:read_pdf",
+    ".docx": "rag.loaders.docx:read_docx",
+}
+
+
+def supported_suffixes() -> tuple[str, ...]:
+    """The file suffixes the corpus, builds and uploads accept."""
+    return tuple(sorted([*_READERS, ".jsonl"]))
+
+
+SUPPORTED_SUFFIXES = supported_suffixes()  # the built-in ones
+
+
+def register_reader(suffix: str, target: str) -> None:
+    """Read files ending in ``suffix`` with ``target`` (``"package.module:function"``, a function of a ``Path``
+    returning ``rag.loaders.cleaning.RawText`` or the text); the corpus, builds and uploads then accept them."""
+    _READERS[suffix.lower()] = target
+
 
 logger = logging.getLogger(__name__)
 
@@ -53,10 +79,10 @@ def discover_files(paths: Sequence[Path]) -> list[SourceFile]:
         if path.is_dir():
             candidates = [(file, path) for file in _walk(path)]
         elif path.is_file():
-            if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            if path.suffix.lower() not in supported_suffixes():
                 raise IngestError(
                     f"{path}: unsupported file type {path.suffix or '(no suffix)'!r}; "
-                    f"supported: {', '.join(SUPPORTED_SUFFIXES)}"
+                    f"supported: {', '.join(supported_suffixes())}"
                 )
             candidates = [(path, path.parent)]
         else:
@@ -77,7 +103,7 @@ def _walk(root: Path) -> list[Path]:
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
-            if not name.startswith(".") and PurePath(name).suffix.lower() in SUPPORTED_SUFFIXES:
+            if not name.startswith(".") and PurePath(name).suffix.lower() in supported_suffixes():
                 files.append(Path(dirpath) / name)
     return files
 
@@ -117,21 +143,12 @@ def _log_skipped(error: IngestError) -> None:
 
 
 def _read_raw(source: SourceFile) -> RawText:
-    suffix = source.suffix
-    if suffix in {".txt", ".md"}:
-        from rag.loaders.text import read_text_file
-
-        return RawText(text=read_text_file(source.path))
-    if suffix in {".html", ".htm"}:
-        from rag.loaders.html import read_html
-
-        return read_html(source.path)
-    if suffix == ".pdf":
-        from rag.loaders.pdf import read_pdf
-
-        return read_pdf(source.path)
-    if suffix == ".docx":
-        from rag.loaders.docx import read_docx
-
-        return read_docx(source.path)
-    raise IngestError(f"{source.path}: unsupported file type {suffix!r}; supported: {', '.join(SUPPORTED_SUFFIXES)}")
+    target = _READERS.get(source.suffix)
+    if target is None:
+        raise IngestError(
+            f"{source.path}: unsupported file type {source.suffix!r}; supported: {', '.join(supported_suffixes())}"
+        )
+    module, _, name = target.partition(":")
+    reader: Callable[[Path], RawText | str] = getattr(importlib.import_module(module), name)
+    raw = reader(source.path)
+    return RawText(text=raw) if isinstance(raw, str) else raw

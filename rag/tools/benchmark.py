@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import itertools
-import json
 import os
 import platform
 import tempfile
@@ -22,6 +21,7 @@ from rag.factories import create_embedder
 from rag.indexing import build_index
 from rag.pipeline import build_pipeline
 from rag.settings import Settings
+from rag.tools.batch import read_question_lines
 from rag.tools.evaluation import percentiles
 from rag.tools.server import running_server
 
@@ -66,17 +66,10 @@ def load_bench_questions(path: Path | None) -> tuple[list[str], str]:
                 raise ConfigError(f"{path} has no `question` column")
             questions = [row["question"].strip() for row in reader if (row["question"] or "").strip()]
         else:
-            questions = []
-            for n, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    item = json.loads(line)
-                except ValueError as exc:
-                    raise ConfigError(f"{path} line {n}: {exc}") from exc
-                if not isinstance(item, dict) or not isinstance(item.get("question"), str):
-                    raise ConfigError(f'{path} line {n}: each line needs a "question" string')
-                questions.append(item["question"])
+            items, bad = read_question_lines(path)
+            if bad:
+                raise ConfigError(f"{path} line {bad[0][0]}: {bad[0][1]}")
+            questions = [item["question"] for _, item in items]
     if not questions:
         raise ConfigError(f"{path} holds no questions")
     return questions, str(path)
