@@ -153,20 +153,8 @@ def figure_choices(
         precision = 1.0 - len(unexplained) / len(content) if content else 1.0
         if precision < _MIN_PRECISION:
             cover = min(cover, MIN_FOCUS - 0.01)  # the clause is about something else ("发放产业奖补资金…")
-        near = 0.0
-        for t in focus:
-            for p in positions[t.text]:
-                if 0 <= f.start - (p + len(t.text)) <= 3 or 0 <= p - f.end <= 2:
-                    near = max(near, 0.15 if p < f.start else 0.1)
-        if counted and low[f.end : f.end + 1 + len(counted)].find(counted) in (0, 1):
-            near += _COUNTED_BONUS  # "多少个安置点" → "98个安置点"
-        phrase = 0.0
-        for a, b in head_pairs:  # "完成投资", "网格员": the words of the asked quantity as one phrase
-            if a + b in own:
-                if sum(a + b in low[x:y] for x, y in spans) == 1:  # … that tells this clause from the others
-                    phrase += _PHRASE_BONUS
-            elif a in own and b in own:
-                phrase -= _PHRASE_BONUS / 2  # both words, apart: "网格管理员" for "网格员"
+        near = _nearness(f, low, positions, counted)
+        phrase = _phrase_bonus(own, low, spans, head_pairs)
         before = low[max(0, f.start - 3) : f.start]
         direction = 0.0
         if towards:
@@ -178,6 +166,31 @@ def figure_choices(
         score = strength - 0.5 * cover + 0.5 * telling - 0.0005 * f.start
         out.append(FigureChoice(f, cover, score, strength))
     return out
+
+
+def _nearness(f: FigureSpan, low: str, positions: Mapping[str, Sequence[int]], counted: str) -> float:
+    """A focus word right before the figure (or just after it), and the counted noun right after it."""
+    near = 0.0
+    for text, found in positions.items():
+        for p in found:
+            if 0 <= f.start - (p + len(text)) <= 3 or 0 <= p - f.end <= 2:
+                near = max(near, 0.15 if p < f.start else 0.1)
+    if counted and low[f.end : f.end + 1 + len(counted)].find(counted) in (0, 1):
+        near += _COUNTED_BONUS  # "多少个安置点" → "98个安置点"
+    return near
+
+
+def _phrase_bonus(own: str, low: str, spans: Sequence[tuple[int, int]], head_pairs: Sequence[tuple[str, str]]) -> float:
+    """The words of the asked quantity as one phrase ("完成投资", "网格员") in the figure's clause, and in no
+    other; less when both words stand apart ("网格管理员" for "网格员")."""
+    phrase = 0.0
+    for a, b in head_pairs:
+        if a + b in own:
+            if sum(a + b in low[x:y] for x, y in spans) == 1:
+                phrase += _PHRASE_BONUS
+        elif a in own and b in own:
+            phrase -= _PHRASE_BONUS / 2
+    return phrase
 
 
 def _respective(
