@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, Literal
 
-from rag import store
 from rag.errors import (
     ConflictError,
     DocumentNotFoundError,
@@ -31,6 +30,8 @@ from rag.errors import (
     RAGError,
     UnsupportedFileError,
 )
+from rag.index import store
+from rag.index.manifest import Manifest
 from rag.indexing import BuildReport
 from rag.loaders import SourceFile, load_source, supported_suffixes
 from rag.pipeline import Pipeline
@@ -58,7 +59,7 @@ def summary(pipeline: Pipeline, doc_id: str) -> dict[str, Any]:
 def list_documents(pipeline: Pipeline, *, offset: int, limit: int) -> dict[str, Any]:
     infos = pipeline.index.chunks.documents(offset=offset, limit=limit)
     return {
-        "total": int(pipeline.index.manifest["counts"]["documents"]),
+        "total": pipeline.index.manifest.counts.documents,
         "offset": offset,
         "limit": limit,
         "documents": [
@@ -99,7 +100,7 @@ def _corpus_roots(corpus: Sequence[Path], pipeline: Pipeline) -> list[Path]:
     (a rebuild from the wrong folder would drop every document)."""
     roots = [Path(p) for p in corpus]
     names = {r.resolve().name for r in roots}
-    built = {PurePosixPath(rel).parts[0] for rel in pipeline.index.manifest.get("sources", {})}
+    built = {PurePosixPath(rel).parts[0] for rel in pipeline.index.manifest.sources}
     if not built <= names:
         raise ConflictError(
             f"the index was built from {sorted(built)} but this server's corpus is {[str(r) for r in roots]}; "
@@ -246,7 +247,7 @@ def recover_uploads(index_dir: Path, corpus: Sequence[Path]) -> list[str]:
     still locked belong to an upload running in another process and are left alone.
     """
     try:
-        sources = store.read_manifest(store.current_build(index_dir)).get("sources", {})
+        sources = Manifest.read(store.current_build(index_dir)).sources
     except RAGError:
         sources = {}
     done: list[str] = []
@@ -364,7 +365,7 @@ def delete_document(pipeline: Pipeline, doc_id: str, *, corpus: Sequence[Path], 
     if doc is None:
         raise DocumentNotFoundError(f"no document {doc_id!r} in the index — `GET /documents` lists them")
     roots = _corpus_roots(corpus, pipeline)
-    source = pipeline.index.manifest["sources"].get(doc.source, {})
+    source = pipeline.index.manifest.sources.get(doc.source, {})
     if doc.source.lower().endswith(".jsonl") or len(source.get("documents", [])) != 1:
         raise ConflictError(
             f"document {doc_id!r} is a record of {doc.source}, not a file of its own; "

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from rag import store
 from rag.errors import IndexCorruptError, IndexNotFoundError, NotReadyError, RAGError
+from rag.index import store
 from rag.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
@@ -103,14 +103,9 @@ class LiveIndex:
         pipeline = self._pipeline
         if pipeline is None:
             return {}
-        manifest = pipeline.index.manifest
         return {
             "index": self.index_dir.name,  # the folder, not where it sits on the server
-            "build": manifest["build_id"],
-            "built_at": manifest["built_at"],
-            "documents": manifest["counts"]["documents"],
-            "chunks": manifest["counts"]["chunks"],
-            "embedder": manifest["embedder"],
+            **pipeline.index.manifest.summary(),
             "backend": pipeline.default_backend,
             **({"fallback": self.fallback} if self.fallback else {}),
         }

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rag import store
 from rag.batching import BatchingEmbedder
 from rag.citations import AnswerStream, resolve_citations
 from rag.errors import GenerationError, InvalidQueryError, RAGError
@@ -23,8 +22,9 @@ from rag.factories import (
 )
 from rag.figures import unsupported_figures
 from rag.followup import looks_like_followup, previous_question, rewrite_followup
+from rag.index import LoadedIndex
 from rag.protocols import Embedder, Generator, QuestionRewriter
-from rag.retriever import HybridRetriever, LoadedIndex, RankedLists
+from rag.retriever import HybridRetriever, RankedLists
 from rag.settings import Settings
 from rag.types import Answer, Draft, Hit
 
@@ -296,10 +296,8 @@ def build_pipeline(
     if index is None:
         index = LoadedIndex.open(Path(index_dir or settings.index.dir), build=build)
         try:
-            store.check_manifest(
-                index.manifest,
-                embedder=embedder_fingerprint(settings.embedder),
-                chunking=settings.chunking.model_dump(),
+            index.manifest.check(
+                embedder=embedder_fingerprint(settings.embedder), chunking=settings.chunking.model_dump()
             )
         except RAGError:
             index.close()

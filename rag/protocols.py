@@ -4,7 +4,7 @@ generators."""
 from __future__ import annotations
 
 from collections.abc import Generator as PieceStream
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -38,6 +38,13 @@ class VectorIndex(Protocol):
 
     def save(self, path: Path) -> None: ...
 
+    def __len__(self) -> int: ...
+
+    @classmethod
+    def load(cls, path: Path) -> VectorIndex:
+        """The index saved in the build folder ``path``."""
+        ...
+
 
 @runtime_checkable
 class LexicalIndex(Protocol):
@@ -46,6 +53,18 @@ class LexicalIndex(Protocol):
     def search(self, query: str, k: int) -> tuple[FloatArray, IntArray]: ...
 
     def save(self, path: Path) -> None: ...
+
+    def __len__(self) -> int: ...
+
+    @classmethod
+    def build(cls, texts: Iterable[str]) -> LexicalIndex:
+        """The index of ``texts`` (row ``i`` is text ``i``)."""
+        ...
+
+    @classmethod
+    def load(cls, path: Path) -> LexicalIndex:
+        """The index saved in the build folder ``path``."""
+        ...
 
 
 @runtime_checkable

@@ -145,7 +145,7 @@ class RagService:
                 raise corpus.nothing_added(outcomes)
             files = [{**corpus.outcome_dict(o), "documents": []} for o in outcomes]
             return {"build": None, "documents": [], "files": files, "index": None}
-        sources = pipeline.index.manifest["sources"]
+        sources = pipeline.index.manifest.sources
         files = [
             {**corpus.outcome_dict(o), "documents": sources[o.source]["documents"] if o.source in sources else []}
             for o in outcomes

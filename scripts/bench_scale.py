@@ -16,6 +16,7 @@ embedder used is a memoising subclass that gives identical vectors about 20× fa
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
 import math
@@ -237,7 +238,8 @@ def child_build(corpus: Path, index: Path, out: Path) -> None:
         embedder=fast_hashing_embedder(),
         progress=False,
     )
-    from rag import store
+    from rag.index import store
+    from rag.index.manifest import Manifest
 
     build = store.current_build(index)
     sizes = {p.name: _size(p) for p in build.iterdir()}
@@ -251,7 +253,7 @@ def child_build(corpus: Path, index: Path, out: Path) -> None:
                 "seconds": round(report.seconds, 2),
                 "phases": {k: round(v, 2) for k, v in report.phase_seconds.items()},
                 "vector_kind": report.vector_kind,
-                "vector": store.read_manifest(build)["vector"],
+                "vector": Manifest.read(build).vector,
                 "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                 "disk_bytes": sum(sizes.values()),
                 "disk": sizes,
@@ -262,7 +264,8 @@ def child_build(corpus: Path, index: Path, out: Path) -> None:
 
 def child_vectors(index: Path, kind: str, out: Path) -> None:
     """Rebuild only the FAISS index of ``index`` as ``kind`` (the other files are the full build's)."""
-    from rag import store
+    from rag.index import store
+    from rag.index.manifest import Manifest
     from rag.indexing import VectorFile, build_vector_index
 
     settings = bench_settings()
@@ -278,14 +281,14 @@ def child_vectors(index: Path, kind: str, out: Path) -> None:
     kind, params, vindex = build_vector_index(vf, rows, dim, settings)
     vindex.save(build)
     seconds = time.perf_counter() - t0
-    manifest = store.read_manifest(build)
-    manifest["vector"] = {"backend": settings.index.vector_backend, "kind": kind, **params}
-    store.write_manifest(build, manifest)
+    vector = {"backend": settings.index.vector_backend, "kind": kind, **params}
+    manifest = dataclasses.replace(Manifest.read(build), vector=vector)
+    dataclasses.replace(manifest, artifacts=store.artifact_checksums(build)).write(build)  # vectors.faiss changed
     out.write_text(
         json.dumps(
             {
                 "vector_kind": kind,
-                "vector": manifest["vector"],
+                "vector": manifest.vector,
                 "vectors_s": round(seconds, 2),
                 "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                 "faiss_bytes": (build / "vectors.faiss").stat().st_size,
@@ -296,13 +299,14 @@ def child_vectors(index: Path, kind: str, out: Path) -> None:
 
 def copy_index(src: Path, dst: Path) -> None:
     """A copy of an index's live build made of hard links, but for the manifest and vector index (rewritten)."""
-    from rag import store
+    from rag.index import store
+    from rag.index.manifest import MANIFEST
 
     shutil.rmtree(dst, ignore_errors=True)
     build = store.current_build(src)
     target = store.builds_dir(dst) / build.name
     shutil.copytree(build, target, copy_function=os.link, ignore=shutil.ignore_patterns("vectors.faiss", "manifest*"))
-    shutil.copy2(build / store.MANIFEST, target / store.MANIFEST)
+    shutil.copy2(build / MANIFEST, target / MANIFEST)
     store.publish_build(dst, target)
 
 
@@ -335,7 +339,7 @@ def exact_top_k(vectors_path: Path, queries: np.ndarray[Any, Any], k: int) -> np
 
 
 def child_search(index: Path, questions_file: Path, out: Path, *, requests: int, recall_queries: int) -> None:
-    from rag import store
+    from rag.index import store
     from rag.indexing import VectorFile
     from rag.pipeline import build_pipeline
     from rag.tools.benchmark import bench_search, latency_figures

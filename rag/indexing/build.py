@@ -14,13 +14,15 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from rag import __version__, store
+from rag import __version__
 from rag.errors import IndexBusyError, IndexMismatchError, IndexNotFoundError, StorageFullError
 from rag.factories import create_embedder, embedder_fingerprint
+from rag.index import store
+from rag.index.manifest import FORMAT_VERSION, Counts, Manifest
 from rag.indexing import passes, steps
 from rag.indexing.plan import can_reuse, plan_vectors
 from rag.indexing.vectors import VectorFile, build_vector_index
@@ -60,7 +62,7 @@ class BuildReport:
 class _Previous:
     """The live build, when its vectors can be reused."""
 
-    manifest: dict[str, Any]
+    manifest: Manifest
     vectors: VectorFile
     store: store.ChunkStore
 
@@ -97,12 +99,13 @@ def build_index(
         tmp = store.builds_dir(index_dir) / f".tmp-{build_id}"
         tmp.mkdir(parents=True)
         try:
-            manifest = _build_into(tmp, settings, roots, previous, embedder, report, progress=progress, say=say)
+            built = _build_into(tmp, settings, roots, previous, embedder, report, progress=progress, say=say)
             report.seconds = time.perf_counter() - t0
             report.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            manifest = _manifest(manifest, build_id=build_id, wanted=wanted, roots=roots, report=report)
-            manifest["artifacts"] = store.artifact_checksums(tmp)  # what `rag index verify` and loading check
-            store.write_manifest(tmp, manifest)
+            manifest = _manifest(built, build_id=build_id, wanted=wanted, roots=roots, report=report)
+            # What `rag index verify` and loading check: every file's size and checksum.
+            manifest = replace(manifest, artifacts=store.artifact_checksums(tmp))
+            manifest.write(tmp)
             if previous is not None:
                 previous.store.close()
             final = store.builds_dir(index_dir) / build_id
@@ -141,11 +144,11 @@ def _build_into(
         tmp,
         discover_files(roots),
         chunking=settings.chunking.model_dump(),
-        old_sources=previous.manifest["sources"] if previous else {},
+        old_sources=previous.manifest.sources if previous else {},
         old_store=previous.store if previous else None,
         phases=phases,
     )
-    plan = plan_vectors(previous.manifest["documents"] if previous else {}, corpus.documents)
+    plan = plan_vectors(previous.manifest.documents if previous else {}, corpus.documents)
     report.failed = corpus.failed
     report.documents, report.characters = corpus.count, corpus.characters
     report.added, report.changed, report.unchanged = plan.added, plan.changed, plan.unchanged
@@ -154,7 +157,7 @@ def _build_into(
 
     if plan.embed and embedder is None:
         embedder = create_embedder(settings.embedder)
-    dim = embedder.dim if embedder is not None else int(previous.manifest["embedder"]["dim"]) if previous else 0
+    dim = embedder.dim if embedder is not None else previous.manifest.dim if previous else 0
     if not dim:
         embedder = create_embedder(settings.embedder)
         dim = embedder.dim
@@ -205,27 +208,27 @@ def _write_search_indexes(
 
 def _manifest(
     built: dict[str, Any], *, build_id: str, wanted: dict[str, Any], roots: list[Path], report: BuildReport
-) -> dict[str, Any]:
-    return {
-        "format_version": store.FORMAT_VERSION,
-        "package_version": __version__,
-        "build_id": build_id,
-        "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "embedder": {**wanted["embedder"], "dim": built["dim"]},
-        "chunking": wanted["chunking"],
-        "lexical": wanted["lexical"],
-        "vector": built["vector"],
-        "counts": {"documents": report.documents, "chunks": report.chunks, "characters": report.characters},
-        "corpus": [str(p) for p in roots],
-        "sources": built["sources"],
-        "documents": built["documents"],
-        "failed": [{"source": s, "error": e} for s, e in report.failed],
-        "timings": {
+) -> Manifest:
+    return Manifest(
+        format_version=FORMAT_VERSION,
+        package_version=__version__,
+        build_id=build_id,
+        built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        embedder={**wanted["embedder"], "dim": built["dim"]},
+        chunking=wanted["chunking"],
+        lexical=wanted["lexical"],
+        vector=built["vector"],
+        counts=Counts(report.documents, report.chunks, report.characters),
+        corpus=[str(p) for p in roots],
+        sources=built["sources"],
+        documents=built["documents"],
+        failed=[{"source": s, "error": e} for s, e in report.failed],
+        timings={
             "total_s": round(report.seconds, 3),
             "embed_s": round(report.embed_seconds, 3),
             **{f"{name}_s": round(sec, 3) for name, sec in report.phase_seconds.items()},
         },
-    }
+    )
 
 
 @contextmanager
@@ -242,10 +245,10 @@ def _build_lock(index_dir: Path) -> Iterator[None]:
 def _open_previous(index_dir: Path, wanted: dict[str, Any]) -> _Previous | None:
     try:
         build = store.current_build(index_dir)
-        manifest = store.read_manifest(build)
+        manifest = Manifest.read(build)
     except (IndexNotFoundError, IndexMismatchError):
         return None
-    if not can_reuse(manifest, wanted):
+    if not can_reuse({"embedder": manifest.embedder, "chunking": manifest.chunking}, wanted):
         log.info("settings changed since the last build: everything is re-embedded")
         return None
     return _Previous(manifest, VectorFile(build / store.VECTORS), store.ChunkStore(build))

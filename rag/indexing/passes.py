@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rag import store
 from rag.errors import IngestError
+from rag.index import store
 from rag.indexing import steps
 from rag.indexing.plan import VectorPlan
 from rag.indexing.vectors import VectorFile

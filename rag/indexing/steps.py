@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from rag import registry, store
+from rag import registry
 from rag.chunking import chunk_document
 from rag.errors import IngestError
+from rag.index import store
 from rag.indexing.vectors import VECTOR_SLICE, VectorFile
 from rag.loaders import SourceFile, load_source
 from rag.protocols import Embedder

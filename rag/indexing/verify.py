@@ -8,20 +8,21 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rag import store
+from rag.index import store
+from rag.index.manifest import Manifest
 from rag.indexing.plan import diff_sources
 from rag.indexing.steps import file_sha256
 from rag.loaders import discover_files
 from rag.protocols import Embedder
 
 if TYPE_CHECKING:
-    from rag.retriever import LoadedIndex
+    from rag.index import LoadedIndex
 
 
-def stale_sources(manifest: dict[str, Any]) -> dict[str, list[str]]:
+def stale_sources(manifest: Manifest) -> dict[str, list[str]]:
     """Corpus files added, changed or removed since the build, by comparing content hashes."""
-    indexed: dict[str, Any] = manifest["sources"]
-    now = {src.rel: src for src in discover_files([Path(p) for p in manifest["corpus"]])}
+    indexed = manifest.sources
+    now = {src.rel: src for src in discover_files([Path(p) for p in manifest.corpus])}
     # Only files indexed before need hashing: a new one is added whatever it holds.
     diff = diff_sources(indexed, {rel: file_sha256(src.path) if rel in indexed else None for rel, src in now.items()})
     return {"added": diff.added, "changed": diff.changed, "removed": diff.removed}
@@ -30,28 +31,28 @@ def stale_sources(manifest: dict[str, Any]) -> dict[str, list[str]]:
 def index_status(index_dir: Path) -> dict[str, Any]:
     """A summary of the live index: counts, model, size on disk, build time, stale corpus files."""
     build = store.current_build(index_dir)
-    manifest = store.read_manifest(build)
+    manifest = Manifest.read(build)
     return {
         "index": str(index_dir),
         "build": build.name,
-        "built_at": manifest["built_at"],
-        "documents": manifest["counts"]["documents"],
-        "chunks": manifest["counts"]["chunks"],
-        "embedder": manifest["embedder"],
-        "chunking": manifest["chunking"],
-        "vector": manifest["vector"],
+        "built_at": manifest.built_at,
+        "documents": manifest.counts.documents,
+        "chunks": manifest.counts.chunks,
+        "embedder": manifest.embedder,
+        "chunking": manifest.chunking,
+        "vector": manifest.vector,
         "size_bytes": _dir_size(build),
-        "failed": manifest["failed"],
+        "failed": manifest.failed,
         "stale": stale_sources(manifest),
     }
 
 
 def verify_index(index_dir: Path, *, embedder: Embedder | None = None, sample: int = 8) -> list[str]:
     """Problems found when checking the index against its manifest and the corpus (empty when sound)."""
-    from rag.retriever import LoadedIndex
+    from rag.index import LoadedIndex
 
     build = store.current_build(index_dir)
-    problems = store.check_artifacts(build, store.read_manifest(build), hash_limit=None)
+    problems = store.check_artifacts(build, Manifest.read(build), hash_limit=None)
     if problems:
         return problems  # a damaged file: opening it could fail in any way, the checksums say which
     try:
@@ -80,10 +81,10 @@ def _count_problems(index: LoadedIndex, vectors: np.ndarray[Any, Any]) -> list[s
         "bm25": len(index.lexical),
     }
     problems = [f"{name} holds {count} chunks, the manifest says {n}" for name, count in counts.items() if count != n]
-    if vectors.shape[1:] != (manifest["embedder"]["dim"],):
-        problems.append(f"vectors have shape {vectors.shape}, expected dimension {manifest['embedder']['dim']}")
+    if vectors.shape[1:] != (manifest.dim,):
+        problems.append(f"vectors have shape {vectors.shape}, expected dimension {manifest.dim}")
     docs = {info.id: info for info in index.chunks.documents()}
-    if set(docs) != set(manifest["documents"]):
+    if set(docs) != set(manifest.documents):
         problems.append("the documents in the store differ from the manifest")
     return problems
 

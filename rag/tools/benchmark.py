@@ -15,9 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rag import store
 from rag.errors import ConfigError
 from rag.factories import create_embedder
+from rag.index import store
 from rag.indexing import build_index
 from rag.pipeline import build_pipeline
 from rag.settings import Settings

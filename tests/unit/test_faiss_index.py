@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag import store
 from rag.backends.faiss_index import KINDS, FaissIndex
+from rag.index import store
+from rag.index.manifest import Manifest
 from rag.indexing import VectorFile, build_index, choose_vector_index, verify_index
 from rag.pipeline import build_pipeline
 from rag.settings import IndexSettings, Settings
@@ -88,8 +89,7 @@ def test_build_picks_the_approximate_kind_above_the_threshold(tmp_path: Path, ki
     report = build_index(settings, progress=False)
     assert report.vector_kind == kind and report.chunks == 60
     assert set(report.phase_seconds) == {"load", "chunk", "store", "embed", "vectors", "lexical"}
-    manifest = store.read_manifest(store.current_build(settings.index.dir))
-    assert manifest["vector"]["kind"] == kind
+    assert Manifest.read(store.current_build(settings.index.dir)).vector["kind"] == kind
     assert verify_index(settings.index.dir) == []
     pipeline = build_pipeline(settings)
     try:

@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag import store
 from rag.errors import IndexMismatchError, IndexNotFoundError
+from rag.index import store
+from rag.index.manifest import FORMAT_VERSION, MANIFEST, Manifest
 from rag.indexing import build_index, index_status, verify_index
 from rag.pipeline import build_pipeline
 from rag.settings import Settings
@@ -59,9 +60,9 @@ def test_changed_and_removed_documents(tmp_path: Path, corpus: Path) -> None:
     assert stale["changed"] == ["corpus/a.txt"] and stale["removed"] == ["corpus/c.md"]
     report = build_index(settings, progress=False)
     assert (report.changed, report.removed, report.unchanged) == (1, 1, 1)
-    manifest = store.read_manifest(store.current_build(settings.index.dir))
-    assert report.embedded_chunks == manifest["documents"][next(iter(manifest["documents"]))]["chunks"]
-    assert sorted(d["source"] for d in manifest["documents"].values()) == ["corpus/a.txt", "corpus/b.txt"]
+    manifest = Manifest.read(store.current_build(settings.index.dir))
+    assert report.embedded_chunks == manifest.documents[next(iter(manifest.documents))]["chunks"]
+    assert sorted(d["source"] for d in manifest.documents.values()) == ["corpus/a.txt", "corpus/b.txt"]
     assert verify_index(settings.index.dir) == []
 
 
@@ -83,8 +84,8 @@ def test_unreadable_file_keeps_its_previous_version(tmp_path: Path, corpus: Path
     (corpus / "b.txt").write_bytes(b"")  # now empty: reported, and its indexed version is kept
     report = build_index(settings, progress=False)
     assert [s for s, _ in report.failed] == ["corpus/b.txt"]
-    manifest = store.read_manifest(store.current_build(settings.index.dir))
-    assert "corpus/b.txt" in {d["source"] for d in manifest["documents"].values()}
+    manifest = Manifest.read(store.current_build(settings.index.dir))
+    assert "corpus/b.txt" in {d["source"] for d in manifest.documents.values()}
 
 
 def test_builds_are_published_atomically_and_pruned(tmp_path: Path, corpus: Path) -> None:
@@ -116,8 +117,8 @@ def test_manifest_describes_the_index(tmp_path: Path, corpus: Path) -> None:
     settings = _settings(tmp_path)
     build_index(settings, progress=False)
     build = store.current_build(settings.index.dir)
-    manifest = json.loads((build / store.MANIFEST).read_text(encoding="utf-8"))
-    assert manifest["format_version"] == store.FORMAT_VERSION
+    manifest = json.loads((build / MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["format_version"] == FORMAT_VERSION
     assert manifest["embedder"]["backend"] == "hashing" and manifest["embedder"]["dim"] == 256
     assert manifest["chunking"] == settings.chunking.model_dump()
     assert manifest["counts"]["documents"] == 3

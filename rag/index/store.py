@@ -1,4 +1,4 @@
-"""The index artifact on disk: versioned build folders, the manifest, and the SQLite chunk store.
+"""The index artifact on disk: versioned build folders, artifact checksums, and the SQLite chunk store.
 
 Layout::
 
@@ -10,7 +10,6 @@ Layout::
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sqlite3
@@ -20,11 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rag.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from rag.errors import IndexCorruptError, IndexNotFoundError
+from rag.index.manifest import MANIFEST, Manifest
 from rag.types import Chunk, Document
 
-FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
 STORE = "store.sqlite"
 VECTORS = "vectors.npy"
 CURRENT = "CURRENT"
@@ -86,16 +84,6 @@ def prune_builds(index_dir: Path, *, keep: int) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def read_manifest(build: Path) -> dict[str, Any]:
-    manifest: dict[str, Any] = json.loads((build / MANIFEST).read_text(encoding="utf-8"))
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise IndexMismatchError(
-            f"index format {manifest.get('format_version')} at {build} is not {FORMAT_VERSION} — "
-            "run `rag index build --rebuild`"
-        )
-    return manifest
-
-
 # Files up to this size are also hashed when a build is opened; bigger ones are checked by size there and
 # hashed by `rag index verify`.
 HASH_ON_LOAD_BYTES = 256 * 1024 * 1024
@@ -115,14 +103,14 @@ def artifact_checksums(build: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
-def check_artifacts(build: Path, manifest: dict[str, Any], *, hash_limit: int | None) -> list[str]:
+def check_artifacts(build: Path, manifest: Manifest, *, hash_limit: int | None) -> list[str]:
     """Problems of the build's files against the manifest's checksums, one line each: a file missing or of
     another size, or (for files up to ``hash_limit`` bytes; None: all) another SHA-256. Builds made before the
     manifest held checksums have none to check."""
     import hashlib
 
     problems: list[str] = []
-    for rel, want in sorted((manifest.get("artifacts") or {}).items()):
+    for rel, want in sorted(manifest.artifacts.items()):
         path = build / rel
         if not path.is_file():
             problems.append(f"{rel}: missing")
@@ -147,26 +135,6 @@ def finished_builds(index_dir: Path) -> list[Path]:
     if not root.is_dir():
         return []
     return sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")), reverse=True)
-
-
-def write_manifest(build: Path, manifest: dict[str, Any]) -> None:
-    (build / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-
-
-def check_manifest(manifest: dict[str, Any], *, embedder: dict[str, Any], chunking: dict[str, Any]) -> None:
-    """Refuse an index built with another embedder or chunking than the current settings."""
-    built_embedder = {k: manifest["embedder"].get(k) for k in ("backend", "model")}
-    wanted_embedder = {k: embedder.get(k) for k in ("backend", "model")}
-    if built_embedder != wanted_embedder:
-        raise IndexMismatchError(
-            f"the index was built with embedder {built_embedder} but the settings ask for {wanted_embedder} — "
-            "run `rag index build --rebuild` (or set RAG_EMBEDDER__MODEL back)"
-        )
-    if manifest["chunking"] != chunking:
-        raise IndexMismatchError(
-            f"the index was built with chunking {manifest['chunking']} but the settings ask for {chunking} — "
-            "run `rag index build --rebuild` (or unset the RAG_CHUNKING__* settings)"
-        )
 
 
 def write_store(build: Path, documents: Iterable[tuple[Document, Sequence[Chunk]]]) -> None:

@@ -1,0 +1,94 @@
+"""A build's manifest, typed: what made the build (embedder, chunking, index kinds) and what it holds (counts,
+sources, documents, each file's checksum); read, checked against the settings, summarised and written."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rag.errors import IndexMismatchError
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    documents: int
+    chunks: int
+    characters: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """``manifest.json`` of one build. The nested maps stay JSON-shaped: ``sources`` (corpus file → sha256,
+    size, documents), ``documents`` (id → source, content hash, chunks, first row), ``artifacts`` (file within
+    the build → size, sha256; empty for builds made before checksums)."""
+
+    format_version: int
+    package_version: str
+    build_id: str
+    built_at: str
+    embedder: dict[str, Any]  # backend, model, query_prefix, dim (quantize for onnx)
+    chunking: dict[str, Any]
+    lexical: dict[str, Any]  # backend, tokenizer version
+    vector: dict[str, Any]  # backend, kind and its parameters
+    counts: Counts
+    corpus: list[str]
+    sources: dict[str, dict[str, Any]]
+    documents: dict[str, dict[str, Any]]
+    failed: list[dict[str, str]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    artifacts: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Manifest:
+        return cls(**{**data, "counts": Counts(**data["counts"])})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def read(cls, build: Path) -> Manifest:
+        """The manifest of ``build``; another format version is refused with the command that fixes it."""
+        data: dict[str, Any] = json.loads((build / MANIFEST).read_text(encoding="utf-8"))
+        if data.get("format_version") != FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"index format {data.get('format_version')} at {build.parent.name}/{build.name} is not "
+                f"{FORMAT_VERSION} — run `rag index build --rebuild`"
+            )
+        return cls.from_dict(data)
+
+    def write(self, build: Path) -> None:
+        (build / MANIFEST).write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+
+    @property
+    def dim(self) -> int:
+        return int(self.embedder["dim"])
+
+    def check(self, *, embedder: dict[str, Any], chunking: dict[str, Any]) -> None:
+        """Refuse a build made with another embedder or chunking than the current settings ask for."""
+        built = {k: self.embedder.get(k) for k in ("backend", "model")}
+        wanted = {k: embedder.get(k) for k in ("backend", "model")}
+        if built != wanted:
+            raise IndexMismatchError(
+                f"the index was built with embedder {built} but the settings ask for {wanted} — "
+                "run `rag index build --rebuild` (or set RAG_EMBEDDER__MODEL back)"
+            )
+        if self.chunking != chunking:
+            raise IndexMismatchError(
+                f"the index was built with chunking {self.chunking} but the settings ask for {chunking} — "
+                "run `rag index build --rebuild` (or unset the RAG_CHUNKING__* settings)"
+            )
+
+    def summary(self) -> dict[str, Any]:
+        """What a status line shows: build, time, counts, model."""
+        return {
+            "build": self.build_id,
+            "built_at": self.built_at,
+            "documents": self.counts.documents,
+            "chunks": self.counts.chunks,
+            "embedder": self.embedder,
+        }

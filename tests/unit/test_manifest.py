@@ -1,0 +1,64 @@
+"""The typed manifest: it reads and writes back a build's manifest.json byte for byte, refuses another format
+or other settings with the command that fixes it, and summarises the build."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rag.errors import IndexMismatchError
+from rag.index import Manifest, store
+from rag.index.manifest import MANIFEST
+from rag.indexing import build_index
+from rag.settings import Settings
+
+
+@pytest.fixture
+def build(tmp_path: Path) -> Path:
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.txt").write_text("恒口示范区\n新建标准化厂房3.1万平方米。", encoding="utf-8")
+    settings = Settings()
+    settings.embedder.backend = "hashing"
+    settings.index.dir, settings.index.corpus = tmp_path / "index", [tmp_path / "corpus"]
+    build_index(settings, progress=False)
+    return store.current_build(settings.index.dir)
+
+
+def test_a_manifest_reads_and_writes_back_the_same_bytes(build: Path, tmp_path: Path) -> None:
+    manifest = Manifest.read(build)
+    assert manifest.counts.documents == 1 and manifest.dim == 256 and "store.sqlite" in manifest.artifacts
+    (tmp_path / "copy").mkdir()
+    manifest.write(tmp_path / "copy")
+    assert (tmp_path / "copy" / MANIFEST).read_bytes() == (build / MANIFEST).read_bytes()
+    assert manifest.summary() == {
+        "build": build.name,
+        "built_at": manifest.built_at,
+        "documents": 1,
+        "chunks": manifest.counts.chunks,
+        "embedder": manifest.embedder,
+    }
+
+
+def test_another_format_is_refused_with_the_fix(build: Path) -> None:
+    data = json.loads((build / MANIFEST).read_text(encoding="utf-8"))
+    (build / MANIFEST).write_text(json.dumps({**data, "format_version": 0}), encoding="utf-8")
+    with pytest.raises(IndexMismatchError, match="rag index build --rebuild"):
+        Manifest.read(build)
+
+
+def test_other_settings_are_refused_with_the_fix(build: Path) -> None:
+    manifest = Manifest.read(build)
+    manifest.check(embedder=manifest.embedder, chunking=manifest.chunking)
+    with pytest.raises(IndexMismatchError, match="RAG_EMBEDDER__MODEL"):
+        manifest.check(embedder={**manifest.embedder, "model": "other-model"}, chunking=manifest.chunking)
+    with pytest.raises(IndexMismatchError, match="RAG_CHUNKING"):
+        manifest.check(embedder=manifest.embedder, chunking={**manifest.chunking, "size": 1})
+
+
+def test_a_build_from_before_checksums_has_no_artifacts_to_check(build: Path) -> None:
+    data = json.loads((build / MANIFEST).read_text(encoding="utf-8"))
+    del data["artifacts"]
+    manifest = Manifest.from_dict(data)
+    assert manifest.artifacts == {} and store.check_artifacts(build, manifest, hash_limit=None) == []
