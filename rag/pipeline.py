@@ -109,7 +109,19 @@ class Pipeline:
         """The ranked passages. Filters keep only the chunks (among the fused candidates) of the documents in
         ``doc_ids`` and/or dated within ``date_from``..``date_to`` (ISO dates, inclusive; undated documents
         are left out when a date bound is given)."""
-        q = validate_question(question)
+        return self._search(
+            validate_question(question), top_k=top_k, doc_ids=doc_ids, date_from=date_from, date_to=date_to
+        )
+
+    def _search(
+        self,
+        q: str,
+        *,
+        top_k: int | None,
+        doc_ids: Collection[str] | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+    ) -> SearchResult:
         t0 = time.perf_counter()
         k = top_k or self.top_k
         if doc_ids is None and date_from is None and date_to is None:
@@ -199,10 +211,10 @@ class Pipeline:
         rewritten = self.standalone_question(q, history, generator) if history else None
         if rewritten:
             extra["rewritten_question"] = rewritten
-        asked = rewritten or q
+        asked = validate_question(rewritten) if rewritten else q  # a rewrite joins two turns: check it again
         earlier_ms = found.ms if found is not None else 0.0  # a search done before this call counts in the total
         if found is None:
-            found = self.search(asked, top_k=top_k, **filters)
+            found = self._search(asked, top_k=top_k, **filters)
         passages(len(found.hits))
         t1 = time.perf_counter()
         pieces: list[str] = []
