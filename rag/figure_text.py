@@ -156,6 +156,23 @@ def answer_text(figure: FigureSpan, question: str) -> str:
     return figure.text
 
 
+# A numbered thing named in a question ("第7号水渠", "2号线", "第3批"): its number is part of a name, never a
+# figure of its own; "5月3号" is a date.
+IDENTIFIER_RE = re.compile(r"(?<![\d.月])第?\d+(?:号线|号楼|号|期|届|批|标段)")
+
+
+@functools.lru_cache(maxsize=1024)
+def _identifier_pattern(ident: str) -> re.Pattern[str]:
+    number, suffix = re.fullmatch(r"第?(\d+)(\D+)", ident).groups()  # type: ignore[union-attr]
+    return re.compile(rf"(?<![\d.]){number}{re.escape(suffix)}")
+
+
+def identifier_in(ident: str, text: str) -> bool:
+    """Whether the identifier ``ident`` ("第7号") is in ``text`` as itself: "第7号" or "7号", not the "7号" of
+    "第17号" nor the "2号线" of "12号线"."""
+    return _identifier_pattern(ident).search(text) is not None
+
+
 def measure_word(question: str) -> str:
     """The unit or measure word right after 多少/几 ("多少平方米" → 平方米, "多少户农村…" → 户), or ""."""
     m = MEASURE_RE.search(question)

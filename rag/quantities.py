@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from rag.figure_text import (
+    IDENTIFIER_RE,
     MEASURE_RE,
     AskedQuantity,
     FigureSpan,
@@ -20,6 +21,7 @@ from rag.figure_text import (
     asked_quantity,
     clauses,
     find_figures,
+    identifier_in,
     measure_word,
 )
 from rag.text import cut_words
@@ -295,6 +297,8 @@ def _words(text: str) -> frozenset[str]:
 def _clause_match(term: _Term, clause: str) -> float:
     """1 when the word (or a synonym) is in the clause; for a part of it, credit only where the part stands as a
     word there ("出口" in "出口312.8亿元", not in "进出口总额")."""
+    if IDENTIFIER_RE.fullmatch(term.text):
+        return 1.0 if identifier_in(term.text, clause) else 0.0
     if term.text in clause or any(a in clause for a in term.alts):
         return 1.0
     if not term.parts:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import PurePath
 
-from rag.figure_text import measure_word
+from rag.figure_text import IDENTIFIER_RE, identifier_in, measure_word
 from rag.text import FIGURE_RE, split_sentences, tokenize
 from rag.types import Hit
 
@@ -147,6 +147,8 @@ class Term:
         """1 when the word occurs in ``text``; partial credit for its parts; 0 otherwise. A specific word
         only counts whole, or as its stem ("衡水市" → "衡水", "2015年" → "2015") where that stem stands as a
         word of its own, so "陕西安康" does not match "西安市" nor "20150" "2015年"."""
+        if self.specific and IDENTIFIER_RE.fullmatch(self.text):
+            return 1.0 if identifier_in(self.text, text) else 0.0
         if self.text in text or any(a in text for a in self.alts):
             return 1.0
         if self.specific:
@@ -236,6 +238,9 @@ def analyse_question(question: str) -> QuestionAnalysis:
     ]
     if unit:
         tokens = [t for t in tokens if not unit.startswith(t)]
+    idents = list(dict.fromkeys(m.group() for m in IDENTIFIER_RE.finditer(question)))
+    if idents:  # "第7号水渠": one name-like word, not 第 / 7 / 号 (a bare "7" would match the "7公里" of another)
+        tokens = [*idents, *(t for t in tokens if not any(t in i for i in idents))]
     proper = {w.lower() for w, flag in _posseg(question, hmm=True) if _is_name(w, flag)}
     proper |= {t.lower() for t in re.findall(r"《([^》]{1,30})》", question)}
     maximal = [t for t in tokens if not any(t != o and t in o for o in tokens)]
@@ -246,7 +251,7 @@ def analyse_question(question: str) -> QuestionAnalysis:
         Term(
             t,
             tuple(p for p in tokens if p != t and p in t),
-            t in proper or bool(re.search(r"\d{2,}", t)),
+            t in proper or bool(re.search(r"\d{2,}", t)) or t in idents,
             t in category,
             bool(_YEAR_TERM.fullmatch(t)) or bool(place and t in place),
             _ALTS.get(t, ()),

@@ -257,3 +257,16 @@ def test_one_hit_of_each_kind_of_figure_question() -> None:
     hits = [make_hit(text, title="桐城县就业工作")]
     assert run("桐城县高校毕业生就业多少人？", hits)[1].short_answer == "1350人"
     assert run("桐城县城镇登记失业率是多少？", hits)[1].short_answer == "3.2%"
+
+
+def test_a_numbered_thing_in_the_question_is_matched_whole() -> None:
+    # "第7号" names the canal: a bare 7 must not match the 7公里 of canal No. 1168, nor 第17号.
+    hits = [
+        make_hit("青山镇第1168号水渠全长7公里，灌溉农田276亩。", 0),
+        make_hit("青山镇第17号水渠全长20公里，灌溉农田219亩。", 1),
+        make_hit("青山镇第7号水渠全长10公里，灌溉农田149亩。", 2),
+    ]
+    _, draft = run("青山镇第7号水渠全长多少公里？", hits)
+    assert draft.grounded and draft.short_answer == "10公里", draft
+    _, draft = run("青山镇第9号水渠全长多少公里？", hits)
+    assert draft.short_answer != "7公里" and draft.short_answer != "20公里" and draft.short_answer != "10公里", draft
