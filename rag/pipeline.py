@@ -8,7 +8,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from collections.abc import Generator as PieceStream
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from rag.batching import BatchingEmbedder
 from rag.citations import AnswerStream, resolve_citations
@@ -59,6 +59,18 @@ def check_text(text: str, *, what: str) -> str:
             f"{what} holds a character that is not valid text (a lone UTF-16 surrogate); send UTF-8 text"
         ) from None
     return text
+
+
+class AskOptions(TypedDict, total=False):
+    """The keyword options of ``Pipeline.ask_stream`` (and ``ask``)."""
+
+    top_k: int | None
+    backend: str | None
+    doc_ids: Collection[str] | None
+    history: Sequence[Mapping[str, str]] | None
+    date_from: str | None
+    date_to: str | None
+    found: SearchResult | None
 
 
 @dataclass(slots=True)
@@ -249,29 +261,9 @@ class Pipeline:
             extra=extra,
         )
 
-    def ask(
-        self,
-        question: str,
-        *,
-        top_k: int | None = None,
-        backend: str | None = None,
-        doc_ids: Collection[str] | None = None,
-        history: Sequence[Mapping[str, str]] | None = None,
-        date_from: str | None = None,
-        date_to: str | None = None,
-        found: SearchResult | None = None,
-    ) -> Answer:
-        """Answer ``question`` from the corpus (the stream read to its end); ``found`` as for ``ask_stream``."""
-        return self.ask_stream(
-            question,
-            top_k=top_k,
-            backend=backend,
-            doc_ids=doc_ids,
-            history=history,
-            date_from=date_from,
-            date_to=date_to,
-            found=found,
-        ).read()
+    def ask(self, question: str, **options: Unpack[AskOptions]) -> Answer:
+        """Answer ``question`` from the corpus: ``ask_stream`` with the same options, read to its end."""
+        return self.ask_stream(question, **options).read()
 
     def close(self) -> None:
         for generator in self._generators.values():

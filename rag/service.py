@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from rag import corpus
 from rag.citations import AnswerStream
@@ -38,6 +38,15 @@ class Filters:
 
 
 NO_FILTERS = Filters()
+
+
+class AskOptions(TypedDict, total=False):
+    """The keyword options of ``RagService.ask_stream`` (and ``ask``)."""
+
+    top_k: int | None
+    backend: str | None
+    history: Sequence[Mapping[str, str]] | None
+    filters: Filters
 
 
 class RagService:
@@ -95,16 +104,9 @@ class RagService:
         """The answer as it is written (an unknown backend fails here, before anything streams)."""
         return self.pipeline().ask_stream(question, top_k=top_k, backend=backend, history=history, **filters.kwargs())
 
-    def ask(
-        self,
-        question: str,
-        *,
-        top_k: int | None = None,
-        backend: str | None = None,
-        history: Sequence[Mapping[str, str]] | None = None,
-        filters: Filters = NO_FILTERS,
-    ) -> Answer:
-        return self.ask_stream(question, top_k=top_k, backend=backend, history=history, filters=filters).read()
+    def ask(self, question: str, **options: Unpack[AskOptions]) -> Answer:
+        """``ask_stream`` with the same options, read to its end."""
+        return self.ask_stream(question, **options).read()
 
     def search(self, question: str, *, top_k: int | None = None, filters: Filters = NO_FILTERS) -> SearchResult:
         return self.pipeline().search(question, top_k=top_k, **filters.kwargs())
