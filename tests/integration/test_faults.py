@@ -211,6 +211,8 @@ def test_a_server_killed_during_an_upload_leaves_no_file_half_there_and_the_retr
         sources = {d["source"]: d["chunks"] for d in http.get("/documents", params={"limit": 100}).json()["documents"]}
         assert sources["corpus/青山镇水利.txt"] > 10 and f"corpus/{seed_file}" in sources, sources
         assert tree(work.corpus) == {**before, "青山镇水利.txt": files[0][1][1], seed_file: files[1][1][1]}
+        answer = http.post("/ask", json={"question": "青山镇第7号水渠全长多少公里？"}).json()
+        assert answer["grounded"] and answer["short_answer"] == "10公里", answer  # not the 7公里 of 第1168号
 
 
 def test_no_server_path_shows_in_answers_errors_or_status(seed_server: Callable[..., Any]) -> None:
