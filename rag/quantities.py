@@ -308,6 +308,29 @@ def _clause_match(term: _Term, clause: str) -> float:
     return 0.8 * max(found) / len(term.text) if found else 0.0
 
 
+_DATE_ONLY = re.compile(r"\d+|[年月日号至到]|（[^）]*）|\([^)]*\)|本报讯|讯")
+
+
+def clause_focus(sentence: str, start: int, focus: Sequence[_Term], weights: Mapping[str, float]) -> float:
+    """The weighted share of the focus words in the clause of ``sentence`` that holds position ``start`` (the
+    clause before it counting half: "第二期工程计划新增古籍2万种，将于2026年完成"). It tells the date of the asked
+    event from the dateline's ("新华社合肥3月12日电…" holds the place, not "建成投产")."""
+    total = sum(weights.get(t.text, 1.0) for t in focus)
+    if not total:
+        return 0.0
+    spans = clauses(sentence)
+    k = next((i for i, (s, e) in enumerate(spans) if s <= start < e), len(spans) - 1)
+    if k + 1 < len(spans) and not _HAN_RE.search(_DATE_ONLY.sub("", sentence[spans[k][0] : spans[k][1]])):
+        k += 1  # "5月20日，湖州市…考试顺利结束": a clause that is only the date dates the next one
+    own = sentence[spans[k][0] : spans[k][1]].lower()
+    prev = sentence[spans[k - 1][0] : spans[k - 1][1]].lower() if k else ""
+    got = sum(
+        weights.get(t.text, 1.0) * max(_clause_match(t, own), 0.5 * _clause_match(t, prev) if prev else 0.0)
+        for t in focus
+    )
+    return got / total
+
+
 def _strip_known(text: str, question: str) -> str:
     """``text`` without the figures the question itself states ("5亿元以上" asked about)."""
     return re.sub(r"\d+(?:\.\d+)?", lambda m: "" if m.group() in question else m.group(), text)

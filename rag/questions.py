@@ -78,6 +78,8 @@ _SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("提高到", "提高至", "提升到", "提升至"),
     ("缩短到", "缩短至", "压缩到", "压缩至"),
     ("增加到", "增加至", "增长到", "增长至"),
+    ("持续到", "持续至"),
+    ("到", "至"),
 )
 _ALTS = {w: tuple(x for x in group if x != w) for group in _SYNONYMS for w in group[:-1]}
 # The place a question starts with ("凤岭县2021年…", "2021年青溪区…"): with the years, the question's subject.

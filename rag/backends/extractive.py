@@ -7,7 +7,15 @@ import re
 from collections.abc import Generator as PieceStream
 from collections.abc import Sequence
 
-from rag.quantities import MIN_FOCUS, FigureChoice, answer_text, asked_quantity, best_figure, focus_terms
+from rag.quantities import (
+    MIN_FOCUS,
+    FigureChoice,
+    answer_text,
+    asked_quantity,
+    best_figure,
+    clause_focus,
+    focus_terms,
+)
 from rag.questions import (
     AnswerKind,
     QuestionAnalysis,
@@ -50,6 +58,8 @@ class ExtractiveGenerator:
         figure_floor: float = 0.8,
         figure_pool: int = 12,
         figure_weight: float = 0.6,
+        date_window: float = 0.5,
+        date_weight: float = 0.6,
         short_kinds: frozenset[AnswerKind] = SHORT_KINDS,
     ) -> None:
         self.min_support = min_support
@@ -62,6 +72,8 @@ class ExtractiveGenerator:
         self.figure_floor = figure_floor  # … and at least this share of ``min_support``
         self.figure_pool = figure_pool
         self.figure_weight = figure_weight  # how much the best clause figure counts against sentence support
+        self.date_window = date_window  # date questions: sentences this close to the best support compete
+        self.date_weight = date_weight  # … and how much the asked event in the date's clause counts
         self.short_kinds = short_kinds
 
     def generate(self, question: str, hits: Sequence[Hit]) -> PieceStream[str, None, Draft]:
@@ -109,7 +121,7 @@ class ExtractiveGenerator:
         if qa.kind is AnswerKind.FIGURE:
             cands, short = self._by_figure(question, qa, hits, cands, weights)
         elif qa.kind not in (AnswerKind.OTHER, AnswerKind.LIST):
-            cands, short = self._by_span(question, qa, hits, cands)
+            cands, short = self._by_span(question, qa, hits, cands, weights)
             if qa.kind not in self.short_kinds:
                 short = None  # the sentence is quoted; a name picked by rules would too often be the wrong one
         first = cands[0]
@@ -153,21 +165,38 @@ class ExtractiveGenerator:
         return [c] + [x for x in cands if x is not c], short or None
 
     def _by_span(
-        self, question: str, qa: QuestionAnalysis, hits: Sequence[Hit], cands: list[SentenceSupport]
+        self,
+        question: str,
+        qa: QuestionAnalysis,
+        hits: Sequence[Hit],
+        cands: list[SentenceSupport],
+        weights: dict[str, float],
     ) -> tuple[list[SentenceSupport], str | None]:
-        """Among the near-best, prefer a sentence that holds a candidate of the expected kind (date, name…)."""
+        """Among the near-best, prefer a sentence that holds a candidate of the expected kind (date, name…). A
+        date also needs the asked event in its own clause: the sentence with the most question words is often
+        the dateline's ("新华社合肥3月12日电…"), while the asked date sits in a later one ("预计2026年6月建成投产")."""
         top = cands[:8]
         best_score = top[0].score
         picks: dict[int, tuple[tuple[int, int], float] | None] = {}
+        dated = qa.kind is AnswerKind.DATE
+        # The asked event: the question's words right around its question word ("预计什么时候建成投产").
+        around = (*qa.left, *qa.right)
+        focus = [t for t in focus_terms(qa.terms) if any(w in t.text for w in around)] if dated else []
 
         def typed(c: SentenceSupport) -> float:
-            if c.score < best_score - 0.2:
+            if c.score < best_score - (self.date_window if dated else 0.2):
                 return c.score
             sentence = hits[c.hit_index].chunk.text[c.start : c.end]
-            picked = picks[id(c)] = pick_span(sentence, answer_spans(sentence, qa, question), qa)
+            spans = answer_spans(sentence, qa, question)
+            fit = 0.0
+            if dated and spans and focus:
+                fits = [clause_focus(sentence, s, focus, weights) for s, _ in spans]
+                fit = max(fits)
+                spans = [span for span, f in zip(spans, fits, strict=True) if f == fit]
+            picked = picks[id(c)] = pick_span(sentence, spans, qa)
             if picked is None:
                 return c.score
-            return c.score + 0.1 + (0.05 if picked[1] >= 3.0 else 0.0)
+            return c.score + 0.1 + (0.05 if picked[1] >= 3.0 else 0.0) + self.date_weight * fit
 
         ordered = sorted(top, key=typed, reverse=True) + cands[8:]
         first = ordered[0]

@@ -270,3 +270,28 @@ def test_a_numbered_thing_in_the_question_is_matched_whole() -> None:
     assert draft.grounded and draft.short_answer == "10公里", draft
     _, draft = run("青山镇第9号水渠全长多少公里？", hits)
     assert draft.short_answer != "7公里" and draft.short_answer != "20公里" and draft.short_answer != "10公里", draft
+
+
+def test_a_date_answers_when_its_clause_holds_the_asked_event_not_the_dateline() -> None:
+    # Written for this test: the first sentence holds most question words and the dateline's date.
+    hits = [
+        make_hit(
+            "新华社合肥3月12日电（记者 王明）记者12日获悉，青禾动力电池有限公司第三生产基地项目当日在合肥签约落地。"
+            "项目总投资80亿元，预计2027年9月建成投产。",
+            0,
+        ),
+    ]
+    _, draft = run("青禾动力电池合肥第三生产基地预计什么时候建成投产？", hits)
+    assert draft.grounded and draft.short_answer == "2027年9月", draft
+    _, draft = run("青禾动力电池第三生产基地项目什么时候签约落地？", hits)
+    assert draft.short_answer == "3月12日", draft  # the dateline is the date of what the first sentence reports
+
+
+def test_an_exhibition_lasts_to_the_date_after_zhi() -> None:
+    hits = [
+        make_hit(
+            "本报讯（记者 李红）10月8日，“江南织造”非遗展在市博物馆开展，展出织物120件。展览将持续至2026年1月4日。", 0
+        )
+    ]
+    _, draft = run("“江南织造”非遗展将持续到什么时候？", hits)
+    assert draft.short_answer == "2026年1月4日", draft
