@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -9,6 +10,12 @@ from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "m3e-small"
+
+
+def user_cache_dir() -> Path:
+    """This user's cache folder for rag (``$XDG_CACHE_HOME/rag``, else ``~/.cache/rag``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "rag"
 
 
 class ChunkingSettings(BaseModel):
@@ -34,7 +41,10 @@ class EmbedderSettings(BaseModel):
     batch_size: int = Field(32, ge=1, description="Texts per encode batch.")
     query_prefix: str = Field("", description="Text put before each query (e.g. BGE's instruction).")
     cache_dir: Path = Field(
-        Path("index/models"), description="Where the onnx backend caches the exported, quantised model."
+        default_factory=lambda: user_cache_dir() / "models",
+        description="Where the onnx backend caches its exported (quantised) models, one folder per source model "
+        "content: shared by every index and working folder of this user (default `$XDG_CACHE_HOME/rag/models`, "
+        "else `~/.cache/rag/models`).",
     )
     quantize: bool = Field(True, description="onnx backend: int8 dynamic quantisation (else fp32).")
     query_backend: str = Field(

@@ -25,13 +25,14 @@ from rag.backends.onnx_embedder import OnnxEmbedder
 from rag.backends.sentence_transformer import SentenceTransformerEmbedder
 from rag.chunking import chunk_document
 from rag.loaders import discover_files, load_source
+from rag.settings import user_cache_dir
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--chunks", type=int, default=256)
     ap.add_argument("--rounds", type=int, default=2)
-    ap.add_argument("--cache-dir", type=Path, default=Path("index/models"))
+    ap.add_argument("--cache-dir", type=Path, default=user_cache_dir() / "models")
     ap.add_argument("--profile", type=int, default=0, metavar="N", help="profile N chunks per ONNX model")
     args = ap.parse_args()
     texts = [c.text for s in discover_files([Path("corpus")]) for d in load_source(s) for c in chunk_document(d)]

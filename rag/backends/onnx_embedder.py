@@ -33,13 +33,18 @@ _FUSABLE = {"bert": "bert", "roberta": "bert", "xlm-roberta": "bert", "ernie": "
 
 
 def _model_key(path: Path, *, quantize: bool) -> str:
-    """Identifies the source model: its config and tokenizer contents and its weight files' sizes."""
+    """Identifies the source model by content (config, tokenizer and weight files), the precision and the
+    export recipe: the same model found at another path, or by another index, shares one export."""
     digest = hashlib.sha256(f"v{EXPORT_VERSION}:{'int8' if quantize else 'fp32'}".encode())
     for item in sorted(path.iterdir()):
-        if item.name in ("config.json", "tokenizer.json", "tokenizer_config.json"):
-            digest.update(item.read_bytes())
-        elif item.suffix in (".bin", ".safetensors"):
-            digest.update(f"{item.name}:{item.stat().st_size}".encode())
+        if item.name in ("config.json", "tokenizer.json", "tokenizer_config.json") or item.suffix in (
+            ".bin",
+            ".safetensors",
+        ):
+            digest.update(item.name.encode())
+            with open(item, "rb") as fh:
+                while block := fh.read(1 << 20):
+                    digest.update(block)
     return digest.hexdigest()[:16]
 
 
@@ -186,7 +191,9 @@ class OnnxEmbedder:
         if not onnx_file.is_file():
             export_onnx(path, onnx_file, quantize=quantize)
             source = {"model": model, "path": str(path), "quantized": quantize, "export_version": EXPORT_VERSION}
-            (onnx_file.parent / "source.json").write_text(json.dumps(source), encoding="utf-8")
+            tmp = onnx_file.parent / f".source.{os.getpid()}.json"
+            tmp.write_text(json.dumps(source), encoding="utf-8")
+            os.replace(tmp, onnx_file.parent / "source.json")  # written whole: another process may read it
             prune_stale_exports(Path(cache_dir), source)
         options = ort.SessionOptions()
         if threads:

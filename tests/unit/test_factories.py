@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -52,3 +53,26 @@ def test_installed_backends_leave_out_those_whose_library_is_missing() -> None:
         assert "extractive" in registry.installed("generator")
     finally:
         registry._REGISTRY["generator"].pop("toy-missing")
+
+
+def test_exported_models_are_cached_per_user_not_per_index(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from rag.settings import EmbedderSettings as Cfg
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert Cfg().cache_dir == tmp_path / "xdg" / "rag" / "models"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert Cfg().cache_dir == tmp_path / "home" / ".cache" / "rag" / "models"
+
+
+def test_the_export_key_follows_the_model_content_not_its_path(tmp_path: Path) -> None:
+    from rag.backends.onnx_embedder import _model_key
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    for folder in (a, b):
+        folder.mkdir()
+        (folder / "config.json").write_text('{"model_type": "bert"}', encoding="utf-8")
+        (folder / "model.safetensors").write_bytes(b"\x00" * 64)
+    assert _model_key(a, quantize=True) == _model_key(b, quantize=True) != _model_key(a, quantize=False)
+    (b / "model.safetensors").write_bytes(b"\x01" + b"\x00" * 63)  # same size, other weights
+    assert _model_key(a, quantize=True) != _model_key(b, quantize=True)
