@@ -87,6 +87,13 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 PipelineFactory = Callable[..., Pipeline]
 
 
+def on_seed_index(seed: Pipeline, settings: Settings) -> Pipeline:
+    """A pipeline with ``settings`` over the seed pipeline's loaded index and embedders (nothing is reloaded)."""
+    return build_pipeline(
+        settings, index=seed.index, embedder=seed.embedder, query_embedder=seed.query_embedder, warm=False
+    )
+
+
 @pytest.fixture(scope="module")
 def llm_pipeline(seed_pipeline: Pipeline, seed_settings: Settings) -> Iterator[PipelineFactory]:
     """Make pipelines on the seed index (sharing its loaded index and embedder) whose answer backend is
@@ -95,13 +102,7 @@ def llm_pipeline(seed_pipeline: Pipeline, seed_settings: Settings) -> Iterator[P
 
     def make(**generator: Any) -> Pipeline:
         settings = seed_settings.model_copy(update={"generator": GeneratorSettings(backend="openai", **generator)})
-        pipeline = build_pipeline(
-            settings,
-            index=seed_pipeline.index,
-            embedder=seed_pipeline.embedder,
-            query_embedder=seed_pipeline.query_embedder,
-            warm=False,
-        )
+        pipeline = on_seed_index(seed_pipeline, settings)
         made.append(pipeline)
         return pipeline
 
@@ -192,18 +193,9 @@ def test_real_llm_rewrites_a_follow_up(llm_pipeline: PipelineFactory, llama_serv
 
 def test_in_process_llama_cpp_backend(seed_pipeline: Pipeline, seed_settings: Settings) -> None:
     """The `llama-cpp` backend runs the shipped GGUF in-process, fitting the prompt with the model's tokenizer."""
-    from rag.factories import create_generator
-
     cfg = GeneratorSettings(backend="llama-cpp", model="smollm2", context_tokens=512, max_tokens=48, temperature=0)
-    generator = create_generator(cfg)
-    pipeline = build_pipeline(
-        seed_settings,
-        index=seed_pipeline.index,
-        embedder=seed_pipeline.embedder,
-        query_embedder=seed_pipeline.query_embedder,
-        warm=False,
-    )
-    pipeline._generators["llama-cpp"] = generator
+    pipeline = on_seed_index(seed_pipeline, seed_settings.model_copy(update={"generator": cfg}))
+    generator = pipeline.generator("llama-cpp")
     try:
         pieces, answer = ask_streamed(pipeline, QUESTION, backend="llama-cpp")
         d = check_contract(pipeline, answer)
