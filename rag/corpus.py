@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -288,13 +287,7 @@ def _undo(folder: Path, steps: Sequence[dict[str, Any]], sources: dict[str, Any]
 
 
 def _sha256(path: Path) -> str | None:
-    if not path.is_file():
-        return None
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(_BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
+    return store.file_sha256(path) if path.is_file() else None
 
 
 def _stage(upload: Upload, position: int, folder: Path, limit: int, journal: _Journal, *, taken: set[str]) -> _Staged:

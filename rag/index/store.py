@@ -10,6 +10,7 @@ Layout::
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import sqlite3
@@ -89,26 +90,27 @@ def prune_builds(index_dir: Path, *, keep: int) -> None:
 HASH_ON_LOAD_BYTES = 256 * 1024 * 1024
 
 
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read a MiB at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def artifact_checksums(build: Path) -> dict[str, dict[str, Any]]:
     """Size and SHA-256 of every file of a finished build but the manifest, by path within the build."""
-    import hashlib
-
-    out: dict[str, dict[str, Any]] = {}
-    for path in sorted(p for p in build.rglob("*") if p.is_file() and p.name != MANIFEST):
-        digest = hashlib.sha256()
-        with open(path, "rb") as fh:
-            while block := fh.read(1 << 20):
-                digest.update(block)
-        out[path.relative_to(build).as_posix()] = {"size": path.stat().st_size, "sha256": digest.hexdigest()}
-    return out
+    return {
+        path.relative_to(build).as_posix(): {"size": path.stat().st_size, "sha256": file_sha256(path)}
+        for path in sorted(p for p in build.rglob("*") if p.is_file() and p.name != MANIFEST)
+    }
 
 
 def check_artifacts(build: Path, manifest: Manifest, *, hash_limit: int | None) -> list[str]:
     """Problems of the build's files against the manifest's checksums, one line each: a file missing or of
     another size, or (for files up to ``hash_limit`` bytes; None: all) another SHA-256. Builds made before the
     manifest held checksums have none to check."""
-    import hashlib
-
     problems: list[str] = []
     for rel, want in sorted(manifest.artifacts.items()):
         path = build / rel
@@ -119,13 +121,8 @@ def check_artifacts(build: Path, manifest: Manifest, *, hash_limit: int | None) 
         if size != want["size"]:
             problems.append(f"{rel}: {size} bytes, the manifest says {want['size']} (damaged or truncated)")
             continue
-        if hash_limit is None or size <= hash_limit:
-            digest = hashlib.sha256()
-            with open(path, "rb") as fh:
-                while block := fh.read(1 << 20):
-                    digest.update(block)
-            if digest.hexdigest() != want["sha256"]:
-                problems.append(f"{rel}: checksum differs from the manifest (the file is damaged)")
+        if (hash_limit is None or size <= hash_limit) and file_sha256(path) != want["sha256"]:
+            problems.append(f"{rel}: checksum differs from the manifest (the file is damaged)")
     return problems
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from rag.indexing.build import BuildReport, build_index
 from rag.indexing.plan import SourceDiff, VectorPlan, can_reuse, diff_sources, plan_vectors
-from rag.indexing.steps import EMBED_GROUP, file_sha256
+from rag.indexing.steps import EMBED_GROUP
 from rag.indexing.vectors import TRAIN_PER_CELL, VECTOR_SLICE, VectorFile, build_vector_index, choose_vector_index
 from rag.indexing.verify import index_status, stale_sources, verify_index
 
@@ -26,7 +26,6 @@ __all__ = [
     "can_reuse",
     "choose_vector_index",
     "diff_sources",
-    "file_sha256",
     "index_status",
     "plan_vectors",
     "stale_sources",

@@ -6,10 +6,8 @@ distributed engine can map the same functions over its own batches.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -54,18 +52,10 @@ class ChunkedDocument:
     chunks: list[Chunk]
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def load_file(src: SourceFile) -> LoadedSource:
     """Hash ``src`` and open it as cleaned documents; raises OSError or IngestError when it cannot be loaded."""
     bad_records: list[IngestError] = []  # bad .jsonl lines: the file loads, each skipped line is reported
-    digest = file_sha256(src.path)
+    digest = store.file_sha256(src.path)
     return LoadedSource(src, digest, load_source(src, on_error=bad_records.append), bad_records)
 
 

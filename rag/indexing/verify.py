@@ -10,8 +10,8 @@ import numpy as np
 
 from rag.index import store
 from rag.index.manifest import Manifest
+from rag.index.store import file_sha256
 from rag.indexing.plan import diff_sources
-from rag.indexing.steps import file_sha256
 from rag.loaders import discover_files
 from rag.protocols import Embedder
 
