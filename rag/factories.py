@@ -8,8 +8,8 @@ from typing import Any
 
 from rag import registry
 from rag.errors import BackendUnavailableError, ConfigError
-from rag.protocols import Embedder, Generator, Reranker
-from rag.settings import EmbedderSettings, GeneratorSettings, RetrievalSettings
+from rag.protocols import Embedder, Generator, Reader, Reranker
+from rag.settings import EmbedderSettings, GeneratorSettings, ReaderSettings, RetrievalSettings
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,25 @@ def embedder_fingerprint(cfg: EmbedderSettings) -> dict[str, Any]:
     return fingerprint
 
 
-def create_generator(cfg: GeneratorSettings, *, backend: str | None = None) -> Generator:
-    """The answer backend named by ``backend`` (default: the configured one), made by its registered factory."""
-    generator: Generator = registry.create("generator", backend or cfg.backend, cfg)
+def create_reader(cfg: ReaderSettings) -> Reader | None:
+    """The learned reader (its model loads on first use), or None when it is switched off."""
+    if not cfg.enabled:
+        return None
+    reader: Reader = registry.create("reader", cfg.backend, cfg)
+    return reader
+
+
+def create_generator(
+    cfg: GeneratorSettings,
+    *,
+    backend: str | None = None,
+    reader: Reader | None = None,
+    reader_cfg: ReaderSettings | None = None,
+) -> Generator:
+    """The answer backend named by ``backend`` (default: the configured one), made by its registered factory;
+    the reader goes to every factory, which may ignore it."""
+    extra: dict[str, Any] = {}
+    if reader is not None and reader_cfg is not None:
+        extra = {"reader": reader, "reader_threshold": reader_cfg.threshold, "reader_passages": reader_cfg.passages}
+    generator: Generator = registry.create("generator", backend or cfg.backend, cfg, **extra)
     return generator

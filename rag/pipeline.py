@@ -17,6 +17,7 @@ from rag.factories import (
     create_embedder,
     create_generator,
     create_query_embedder,
+    create_reader,
     create_reranker,
     embedder_fingerprint,
 )
@@ -147,8 +148,9 @@ class Pipeline:
         return SearchResult(hits, (time.perf_counter() - t0) * 1000)
 
     def warm_up(self) -> None:
-        """Load what the first question would otherwise wait for (tokenizer dictionaries, tagger)."""
+        """Load what the first question would otherwise wait for (tokenizer dictionaries, tagger, the reader)."""
         self.ask("恒口示范区新建标准化厂房多少平方米？", top_k=2)
+        self.ask("恒口示范区位于哪里？", top_k=2)  # an open question: the learned reader reads it
 
     def generator(self, backend: str | None = None) -> Generator:
         """The answer backend ``backend`` (default: the configured one), created once and kept."""
@@ -249,6 +251,8 @@ class Pipeline:
             extra = {"reason": draft.reason, **extra}
         if draft.no_figure and grounded:
             extra["no_figure"] = True  # quoted as evidence, but it states no figure of the asked kind
+        if draft.reader_probability is not None and grounded and draft.short_answer:
+            extra["reader_probability"] = round(draft.reader_probability, 4)
         extra["unsupported_figures"] = [f.to_dict() for f in unsupported_figures(text, [c.text for c in citations])]
         return Answer(
             question=question,
@@ -323,12 +327,15 @@ def build_pipeline(
         keep_top=r.keep_top,
         reranker=create_reranker(settings.retrieval),
     )
+    reader = create_reader(settings.reader)
     pipeline = Pipeline(
         index,
         embedder,
         query_embedder=query_embedder,
         retriever=retriever,
-        generators=lambda name: create_generator(settings.generator, backend=name),
+        generators=lambda name: create_generator(
+            settings.generator, backend=name, reader=reader, reader_cfg=settings.reader
+        ),
         default_backend=settings.generator.backend,
         top_k=r.top_k,
     )

@@ -1,5 +1,5 @@
-"""The pluggable seams: one small Protocol each for embedders, vector and lexical indexes, rerankers and
-generators."""
+"""The pluggable seams: one small Protocol each for embedders, vector and lexical indexes, rerankers, readers
+and generators."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-    from rag.types import Draft, Hit
+    from rag.types import Draft, Hit, ReaderSpan
 
     FloatArray = npt.NDArray[np.float32]
     IntArray = npt.NDArray[np.int64]
@@ -72,6 +72,13 @@ class Reranker(Protocol):
     """Re-orders the head of the fused candidates (best first) for a question."""
 
     def rerank(self, question: str, hits: Sequence[Hit]) -> list[Hit]: ...
+
+
+@runtime_checkable
+class Reader(Protocol):
+    """Reads passages and returns the span that answers the question, with a calibrated probability."""
+
+    def read(self, question: str, passages: Sequence[str]) -> ReaderSpan | None: ...
 
 
 @runtime_checkable

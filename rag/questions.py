@@ -4,16 +4,13 @@ question's content words, how well each sentence of the evidence covers them, an
 from __future__ import annotations
 
 import functools
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
-from pathlib import PurePath
 
 from rag.figure_text import IDENTIFIER_RE, identifier_in, measure_word
-from rag.text import FIGURE_RE, split_sentences, tokenize
-from rag.types import Hit
+from rag.text import FIGURE_RE, tokenize
 
 
 class AnswerKind(Enum):
@@ -126,12 +123,6 @@ _HAN = re.compile(r"[\u4e00-\u9fff]+")
 def _bare_number(number: str) -> re.Pattern[str]:
     """``number`` standing alone: not part of a longer number ("2015" in "2015年", not in "20150")."""
     return re.compile(rf"(?<![\d.]){re.escape(number)}(?!\d)")
-
-
-@functools.lru_cache(maxsize=4096)
-def _sentences(text: str) -> tuple[tuple[int, int], ...]:
-    """``split_sentences`` of a chunk, cached: re-ranking and the answer backend both read the same chunks."""
-    return tuple(split_sentences(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,81 +259,6 @@ def analyse_question(question: str) -> QuestionAnalysis:
         right = tuple(t for t in tokenize(question[slot.end() :]) if t != unit)[:2]
     ascii_letters = sum(c.isascii() and c.isalpha() for c in question)
     return QuestionAnalysis(kind, terms, left, right, unit, ascii_letters > len(question.replace(" ", "")) / 2)
-
-
-@dataclass(frozen=True, slots=True)
-class SentenceSupport:
-    """One evidence sentence with its support (weighted question coverage, in [0, 1])."""
-
-    hit_index: int
-    start: int
-    end: int
-    support: float
-    covered: frozenset[str]
-    score: float
-
-
-def _context(hit: Hit) -> str:
-    """What a hit says about itself beyond its chunk text: title, date and file name (years, places)."""
-    return " ".join(x for x in (hit.title, hit.date or "", PurePath(hit.source).stem, hit.chunk.heading or "") if x)
-
-
-def evidence_texts(hits: Sequence[Hit]) -> list[str]:
-    """Each hit as the scorer sees it: lower-cased chunk text plus its context."""
-    return [(hit.chunk.text + " " + _context(hit)).lower() for hit in hits]
-
-
-def term_weights(terms: Sequence[Term], evidence: Sequence[str]) -> dict[str, float]:
-    """IDF-like weights estimated from the hits themselves: a word the evidence rarely holds tells most."""
-    n = len(evidence)
-    weights = {}
-    for term in terms:
-        df = sum(term.match(e) >= 1.0 for e in evidence)
-        idf = math.log(1.0 + (n + 1) / (df + 0.5))
-        weights[term.text] = (
-            idf
-            * (1.5 if term.specific else 1.0)
-            * (0.5 if len(term.text) == 1 else 1.0)
-            * (0.3 if term.category else 1.0)
-        )
-    return weights
-
-
-def score_sentences(
-    qa: QuestionAnalysis,
-    hits: Sequence[Hit],
-    evidence: Sequence[str],
-    weights: dict[str, float],
-    *,
-    context_credit: float,
-    missing_penalty: float,
-    subject_credit: float = 0.0,
-) -> list[SentenceSupport]:
-    """Every sentence of every hit with its support: the weighted share of the question's words it holds
-    (words found only elsewhere in its hit count ``context_credit``), times ``missing_penalty`` for each
-    specific word (year, name) that its hit lacks. The question's subject (its year and leading place) found
-    elsewhere in the hit counts ``subject_credit``: a report states them once for all its sentences."""
-    total = sum(weights.values()) or 1.0
-    out: list[SentenceSupport] = []
-    for i, (hit, ev) in enumerate(zip(hits, evidence, strict=True)):
-        text = hit.chunk.text
-        in_hit = {t.text: t.match(ev) for t in qa.terms}
-        missing = sum(1 for t in qa.terms if t.specific and in_hit[t.text] == 0.0)
-        penalty = missing_penalty**missing
-        prior = 0.02 * (len(hits) - i) / len(hits)
-        for start, end in _sentences(text):
-            sentence = text[start:end].lower()
-            got = 0.0
-            covered = set()
-            for t in qa.terms:
-                m = t.match(sentence)
-                if m > 0:
-                    covered.add(t.text)
-                credit = subject_credit if t.subject else context_credit
-                got += weights[t.text] * max(m, credit * in_hit[t.text])
-            support = penalty * got / total
-            out.append(SentenceSupport(i, start, end, support, frozenset(covered), support + prior))
-    return out
 
 
 def _figure_spans(text: str, kind: AnswerKind) -> list[tuple[int, int]]:

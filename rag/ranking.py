@@ -8,14 +8,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from rag.questions import (
-    AnswerKind,
-    analyse_question,
-    answer_spans,
-    evidence_texts,
-    score_sentences,
-    term_weights,
-)
+from rag.evidence import evidence_texts, score_sentences, term_weights
+from rag.questions import AnswerKind, analyse_question, answer_spans
 from rag.types import Hit
 
 

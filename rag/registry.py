@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Literal, TypeVar
 
 from rag.errors import BackendUnavailableError
 
-Kind = Literal["embedder", "vector", "lexical", "reranker", "generator"]
+Kind = Literal["embedder", "vector", "lexical", "reranker", "reader", "generator"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -27,7 +28,7 @@ class BackendSpec:
     make: Factory | None = None
 
 
-Kinds = ("embedder", "vector", "lexical", "reranker", "generator")
+Kinds = ("embedder", "vector", "lexical", "reranker", "reader", "generator")
 _REGISTRY: dict[Kind, dict[str, BackendSpec]] = {kind: {} for kind in Kinds}  # type: ignore[misc]
 
 
@@ -87,10 +88,17 @@ def load(kind: Kind, name: str) -> Any:
 
 
 def create(kind: Kind, name: str, cfg: Any, **extra: Any) -> Any:
-    """An instance of backend ``name``, made by its registered factory from the settings section ``cfg``."""
+    """An instance of backend ``name``, made by its registered factory from the settings section ``cfg``. The
+    factory gets the ``extra`` keywords it names (or all, with ``**kwargs``): a generator factory that does not
+    name ``reader`` never sees the learned reader, so older extensions keep working."""
     cls = load(kind, name)
     make = _REGISTRY[kind][name].make
-    return make(cls, cfg, **extra) if make is not None else cls()
+    if make is None:
+        return cls()
+    params = inspect.signature(make).parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        extra = {k: v for k, v in extra.items() if k in params}
+    return make(cls, cfg, **extra)
 
 
 # --- built-in backends: registered exactly as an extension registers its own (factories get the settings
@@ -127,9 +135,19 @@ def _evidence(cls: Any, cfg: Any) -> Any:
     return cls(coverage=cfg.coverage_weight, answer=cfg.answer_weight, consensus=cfg.consensus_weight)
 
 
+@register("reader", "onnx", "rag.backends.onnx_reader:OnnxReader", install="pip install -e '.[onnx]'")
+def _onnx_reader(cls: Any, cfg: Any) -> Any:
+    return cls(cfg.model_dir, threads=cfg.threads) if cfg.model_dir else cls(threads=cfg.threads)
+
+
+# A generator factory that names ``reader`` gets the learned reader (or None) and its settings.
 @register("generator", "extractive", "rag.backends.extractive:ExtractiveGenerator")
-def _extractive(cls: Any, cfg: Any) -> Any:
-    return cls(min_support=cfg.min_support)
+def _extractive(
+    cls: Any, cfg: Any, *, reader: Any = None, reader_threshold: float | None = None, reader_passages: int = 3
+) -> Any:
+    return cls(
+        min_support=cfg.min_support, reader=reader, reader_threshold=reader_threshold, reader_passages=reader_passages
+    )
 
 
 @register(

@@ -147,6 +147,29 @@ class GeneratorSettings(BaseModel):
     )
 
 
+class ReaderSettings(BaseModel):
+    """The learned reader: a span-extraction model that gives the extractive backend its short answers to who /
+    what / where questions, and a second opinion where the figure rules find none."""
+
+    enabled: bool = Field(True, description="Read the top passages with the learned reader (false: rules only).")
+    backend: str = Field(
+        "onnx", description="Registered reader backend (`onnx`: the int8 model shipped in rag/assets/reader)."
+    )
+    model_dir: Path | None = Field(
+        None, description="Folder of a reader made by `rag reader train` (default: the one shipped in the package)."
+    )
+    threshold: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Calibrated probability below which a span gives no short answer (default: the model's).",
+    )
+    passages: int = Field(3, ge=1, le=20, description="Top passages the reader reads.")
+    threads: int = Field(
+        0, ge=0, le=64, description="ONNX Runtime threads for the reader (0: up to 4, from the cores)."
+    )
+
+
 class ApiSettings(BaseModel):
     """The HTTP service."""
 
@@ -200,5 +223,6 @@ class Settings(BaseSettings):
     index: IndexSettings = Field(default_factory=IndexSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     generator: GeneratorSettings = Field(default_factory=GeneratorSettings)
+    reader: ReaderSettings = Field(default_factory=ReaderSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     ui: UiSettings = Field(default_factory=UiSettings)

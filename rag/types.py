@@ -86,6 +86,19 @@ class Citation:
 
 
 @dataclass(frozen=True, slots=True)
+class ReaderSpan:
+    """A reader's answer: ``passage`` (index into the passages it read), the character span in it, its text, the
+    raw margin over the no-answer score and the calibrated probability that the span is right."""
+
+    passage: int
+    start: int
+    end: int
+    text: str
+    margin: float
+    probability: float
+
+
+@dataclass(frozen=True, slots=True)
 class Draft:
     """What a generator knows beyond its text: the exact short answer span and whether it is grounded."""
 
@@ -93,6 +106,7 @@ class Draft:
     grounded: bool = True
     reason: str | None = None
     no_figure: bool = False  # a figure was asked for, the evidence names the subject but gives no such figure
+    reader_probability: float | None = None  # the short answer is the learned reader's span, this likely right
 
 
 @dataclass(slots=True)

@@ -160,6 +160,11 @@ class AnswerModel(BaseModel):
     no_figure: bool = Field(
         False, description="A figure was asked for; the quoted sentence names the subject but gives no such figure."
     )
+    reader_probability: float | None = Field(
+        None,
+        description="The short answer was read by the learned reader: its calibrated probability of being right "
+        "(null: the short answer comes from the figure and date rules, or there is none).",
+    )
     citations: list[CitationModel]
     backend: str
     timings_ms: dict[str, float]

@@ -7,6 +7,8 @@ import re
 from collections.abc import Generator as PieceStream
 from collections.abc import Sequence
 
+from rag.evidence import SentenceSupport, evidence_texts, score_sentences, term_weights
+from rag.protocols import Reader
 from rag.quantities import (
     MIN_FOCUS,
     FigureChoice,
@@ -16,18 +18,9 @@ from rag.quantities import (
     clause_focus,
     focus_terms,
 )
-from rag.questions import (
-    AnswerKind,
-    QuestionAnalysis,
-    SentenceSupport,
-    analyse_question,
-    answer_spans,
-    evidence_texts,
-    pick_span,
-    score_sentences,
-    term_weights,
-)
-from rag.types import Draft, Hit
+from rag.questions import AnswerKind, QuestionAnalysis, analyse_question, answer_spans, pick_span
+from rag.text import split_sentences
+from rag.types import Draft, Hit, ReaderSpan
 
 NOT_FOUND_ZH = "语料中没有找到能回答这个问题的内容。"
 NOT_FOUND_EN = "Nothing in the corpus answers this question."
@@ -37,6 +30,9 @@ NOT_FOUND_EN = "Nothing in the corpus answers this question."
 # 哪里) were right for 12 of 69 person and 4 of 15 organisation questions of tests/fixtures/news_dev (often the
 # reporter of the byline): such questions get the quoted sentence and no short answer.
 SHORT_KINDS = frozenset({AnswerKind.FIGURE, AnswerKind.DATE, AnswerKind.TITLE})
+# Kinds whose short answer the rules give when they find one (the clause figure, the date of the asked event);
+# the reader answers every other question, and these when the rules find nothing.
+RULE_KINDS = frozenset({AnswerKind.FIGURE, AnswerKind.DATE})
 _REFERENCE_MARK_RE = re.compile(r"\[(?:注\s?)?\d{1,3}\]")
 
 
@@ -61,6 +57,10 @@ class ExtractiveGenerator:
         date_window: float = 0.5,
         date_weight: float = 0.6,
         short_kinds: frozenset[AnswerKind] = SHORT_KINDS,
+        reader: Reader | None = None,
+        reader_threshold: float | None = None,
+        reader_passages: int = 3,
+        rule_kinds: frozenset[AnswerKind] = RULE_KINDS,
     ) -> None:
         self.min_support = min_support
         self.max_sentences = max_sentences
@@ -75,11 +75,24 @@ class ExtractiveGenerator:
         self.date_window = date_window  # date questions: sentences this close to the best support compete
         self.date_weight = date_weight  # … and how much the asked event in the date's clause counts
         self.short_kinds = short_kinds
+        self.reader = reader
+        # The reader's own threshold (reader.json) unless one is set.
+        default = getattr(reader, "threshold", None)
+        self.reader_threshold = (
+            reader_threshold if reader_threshold is not None else (default if default is not None else 0.5)
+        )
+        self.reader_passages = reader_passages
+        self.rule_kinds = rule_kinds
 
     def generate(self, question: str, hits: Sequence[Hit]) -> PieceStream[str, None, Draft]:
         """Yield the cited sentence(s) piece by piece; return the short answer and whether it is grounded."""
         qa = analyse_question(question)
         chosen = self.choose(question, qa, hits)
+        probability: float | None = None
+        if self.reader is not None and hits and not (qa.kind in self.rule_kinds and chosen and chosen[1]):
+            read = self.read(question, qa, hits)
+            if read is not None:
+                chosen, probability = ([read[0]], read[1]), read[2]
         if chosen is None:
             yield NOT_FOUND_EN if qa.english else NOT_FOUND_ZH
             reason = "no passages were retrieved" if not hits else "the passages do not cover the question"
@@ -90,7 +103,7 @@ class ExtractiveGenerator:
             quoted = _REFERENCE_MARK_RE.sub("", sentence).strip()
             yield ("" if k == 0 else " ") + f"{quoted} [{c.hit_index + 1}]"
         no_figure = qa.kind is AnswerKind.FIGURE and not short
-        return Draft(short_answer=short or None, grounded=True, no_figure=no_figure)
+        return Draft(short_answer=short or None, grounded=True, no_figure=no_figure, reader_probability=probability)
 
     def choose(
         self, question: str, qa: QuestionAnalysis, hits: Sequence[Hit]
@@ -134,6 +147,19 @@ class ExtractiveGenerator:
                     chosen.append(c)
                     break
         return chosen[: self.max_sentences], short
+
+    def read(
+        self, question: str, qa: QuestionAnalysis, hits: Sequence[Hit]
+    ) -> tuple[SentenceSupport, str, float] | None:
+        """The reader's span over the top passages when its calibrated probability reaches the threshold: the
+        sentence(s) holding it (to quote), the span (the short answer) and its probability; else None."""
+        assert self.reader is not None
+        span = self.reader.read(question, [h.chunk.text for h in hits[: self.reader_passages]])
+        if span is None or span.probability < self.reader_threshold or not span.text.strip():
+            return None
+        if qa.kind is AnswerKind.FIGURE and not _has_digit(span.text):
+            return None  # a figure question's short answer is a figure, never a phrase
+        return _sentence_of(hits[span.passage].chunk.text, span), span.text.strip(), span.probability
 
     def _by_figure(
         self,
@@ -207,6 +233,21 @@ class ExtractiveGenerator:
         sentence = hits[first.hit_index].chunk.text[first.start : first.end]
         short = sentence[picked[0][0] : picked[0][1]].strip() if picked else None
         return ordered, short or None
+
+
+def _sentence_of(text: str, span: ReaderSpan) -> SentenceSupport:
+    """The sentence(s) of the passage that hold the span, as the quoted evidence."""
+    bounds = [(a, b) for a, b in split_sentences(text) if a < span.end and span.start < b]
+    start = min((a for a, _ in bounds), default=span.start)
+    end = max((b for _, b in bounds), default=span.end)
+    return SentenceSupport(span.passage, start, end, span.probability, frozenset(), span.probability)
+
+
+_DIGIT_RE = re.compile(r"[\d〇零一二三四五六七八九十百千万亿两]")
+
+
+def _has_digit(text: str) -> bool:
+    return bool(_DIGIT_RE.search(text))
 
 
 def _same(a: SentenceSupport, b: SentenceSupport) -> bool:

@@ -89,7 +89,7 @@ def export_onnx(model_dir: Path, out: Path, *, quantize: bool = True) -> None:
                 opset_version=17,
                 dynamo=False,
             )
-        final = _fuse(fp32, model.config)
+        final = fuse_onnx(fp32, model.config)
         if quantize:
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -110,7 +110,7 @@ def export_onnx(model_dir: Path, out: Path, *, quantize: bool = True) -> None:
         os.replace(final, out)
 
 
-def _fuse(path: Path, config: Any) -> Path:
+def fuse_onnx(path: Path, config: Any) -> Path:
     """Fuse attention, embedding layer-norm, skip layer-norm and GELU into ONNX Runtime's contrib ops (about
     1.2× faster in fp32 and in int8 on the CPU). Architectures the optimizer does not know stay unfused."""
     kind = _FUSABLE.get(getattr(config, "model_type", ""))

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag.errors import ConfigError
-from rag.factories import create_embedder
+from rag.factories import create_embedder, create_reader
 from rag.index import store
 from rag.indexing import build_index
 from rag.pipeline import build_pipeline
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import httpx
 
     from rag.pipeline import Pipeline
+    from rag.protocols import Reader
 
 DEFAULT_QUESTIONS_FILE = Path("../shared/bench/seeds_dev.tsv")
 # Used when no question file is given and the shared seed questions are not there: about the seed corpus.
@@ -179,6 +180,22 @@ def _machine() -> dict[str, Any]:
     }
 
 
+def bench_reader(
+    pipeline: Pipeline, reader: Reader, questions: Sequence[str], *, requests: int, passages: int = 5
+) -> dict[str, Any]:
+    """The learned reader alone: one `read` of each question's top ``passages`` retrieved chunks (cycled)."""
+    read_sets = [(q, [h.chunk.text for h in pipeline.search(q, top_k=passages).hits]) for q in questions]
+    for q, texts in read_sets[:WARMUP]:
+        reader.read(q, texts)
+    ms = []
+    for q, texts in itertools.islice(itertools.cycle(read_sets), requests):
+        t0 = time.perf_counter()
+        reader.read(q, texts)
+        ms.append((time.perf_counter() - t0) * 1000)
+    chars = [sum(map(len, texts)) for _, texts in read_sets]
+    return {**latency_figures(ms), "passages": passages, "mean_characters": round(sum(chars) / max(1, len(chars)), 1)}
+
+
 def run_benchmark(
     settings: Settings,
     *,
@@ -241,6 +258,10 @@ def run_benchmark(
         figures["embedder"]["query_encoder"] = type(getattr(query_encoder, "inner", query_encoder)).__name__
         try:
             figures["search"] = bench_search(pipeline, questions, requests=requests)
+            reader = create_reader(settings.reader)
+            if reader is not None:
+                on_event(f"reader: {requests} reads of the top 5 passages")
+                figures["reader"] = bench_reader(pipeline, reader, questions, requests=requests)
         finally:
             pipeline.close()
 

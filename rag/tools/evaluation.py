@@ -275,6 +275,8 @@ class AnswerScores:
         self.answered += int(grounded)
         self.short_given += int(bool(short))
         record: dict[str, Any] = {"id": q.id, "question": q.question, "grounded": grounded, "short": short}
+        if result.get("reader_probability") is not None:
+            record["reader_probability"] = result["reader_probability"]
         if not q.answerable:  # unanswerable, or a passage that names the subject but gives no figure
             self.unanswerable += 1
             self.refused_unanswerable += int(not grounded)

@@ -10,7 +10,7 @@ import pytest
 
 from rag.backends.extractive import NOT_FOUND_EN, NOT_FOUND_ZH, ExtractiveGenerator
 from rag.questions import AnswerKind, analyse_question
-from rag.types import Chunk, Draft, Hit
+from rag.types import Chunk, Draft, Hit, ReaderSpan
 
 MARKER = re.compile(r"\s*\[(\d+)\]")
 
@@ -295,3 +295,57 @@ def test_an_exhibition_lasts_to_the_date_after_zhi() -> None:
     ]
     _, draft = run("“江南织造”非遗展将持续到什么时候？", hits)
     assert draft.short_answer == "2026年1月4日", draft
+
+
+class ScriptedReader:
+    """A reader whose span and probability the test sets: the wiring around the learned reader, without it."""
+
+    threshold = 0.5
+
+    def __init__(self, answer: str, probability: float) -> None:
+        self.answer, self.probability = answer, probability
+        self.calls: list[tuple[str, int]] = []
+
+    def read(self, question: str, passages: Sequence[str]) -> ReaderSpan | None:
+        self.calls.append((question, len(passages)))
+        for k, p in enumerate(passages):
+            if self.answer in p:
+                start = p.index(self.answer)
+                return ReaderSpan(k, start, start + len(self.answer), self.answer, 3.0, self.probability)
+        return None
+
+
+NEWS = [
+    make_hit("本报讯（记者 王明）江南大学今日发布新一期研究报告。", 0),
+    make_hit("报告显示，该项研究由李晓华教授团队牵头完成，历时三年。研究团队共有12名成员。", 1),
+]
+
+
+def test_a_confident_reader_span_is_the_short_answer_with_its_own_sentence_quoted() -> None:
+    reader = ScriptedReader("李晓华教授团队", 0.9)
+    pieces, draft = drain(ExtractiveGenerator(reader=reader).generate("这项研究由谁牵头完成？", NEWS))
+    assert draft.grounded and draft.short_answer == "李晓华教授团队"
+    text = "".join(pieces)
+    assert text.startswith("报告显示，该项研究由李晓华教授团队牵头完成，历时三年。") and text.endswith("[2]")
+    assert reader.calls == [("这项研究由谁牵头完成？", 2)]
+
+
+def test_a_reader_span_below_the_threshold_gives_no_short_answer() -> None:
+    reader = ScriptedReader("王明", 0.3)  # the byline's reporter, read with low confidence
+    _, draft = drain(ExtractiveGenerator(reader=reader).generate("这项研究由谁牵头完成？", NEWS))
+    assert draft.short_answer is None and reader.calls
+    _, draft = drain(ExtractiveGenerator(reader=reader, reader_threshold=0.2).generate("这项研究由谁牵头完成？", NEWS))
+    assert draft.short_answer == "王明"  # the threshold setting decides
+
+
+def test_the_figure_rule_answers_first_and_the_reader_never_gives_a_figure_question_a_phrase() -> None:
+    reader = ScriptedReader("12名成员", 0.99)
+    _, draft = drain(
+        ExtractiveGenerator(reader=reader).generate("恒口示范区新建标准化厂房多少平方米？", [make_hit(REPORT)])
+    )
+    assert draft.short_answer == "3.1万平方米" and reader.calls == []  # a confident clause rule is not second-guessed
+    phrase = ScriptedReader("超额完成目标任务", 0.99)
+    _, draft = drain(
+        ExtractiveGenerator(reader=phrase).generate("恒口示范区一般财政预算收入增长了多少？", [make_hit(REPORT)])
+    )
+    assert draft.short_answer is None or any(c.isdigit() for c in draft.short_answer)

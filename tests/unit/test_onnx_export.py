@@ -11,13 +11,13 @@ import pytest
 
 pytest.importorskip("onnxruntime")
 
-from rag.backends.onnx_embedder import EXPORT_VERSION, _fuse, prune_stale_exports
+from rag.backends.onnx_embedder import EXPORT_VERSION, fuse_onnx, prune_stale_exports
 
 
 def test_an_architecture_the_optimizer_does_not_know_stays_unfused(tmp_path: Path) -> None:
     model = tmp_path / "model.onnx"
     model.write_bytes(b"not read")
-    assert _fuse(model, SimpleNamespace(model_type="gpt2")) == model
+    assert fuse_onnx(model, SimpleNamespace(model_type="gpt2")) == model
 
 
 def test_a_failed_fusion_keeps_the_plain_export_and_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -25,7 +25,7 @@ def test_a_failed_fusion_keeps_the_plain_export_and_says_so(tmp_path: Path, capl
     model.write_bytes(b"this is not an ONNX file")
     config = SimpleNamespace(model_type="bert", num_attention_heads=8, hidden_size=512)
     with caplog.at_level(logging.WARNING, logger="rag.backends.onnx_embedder"):
-        assert _fuse(model, config) == model
+        assert fuse_onnx(model, config) == model
     assert "fusion failed" in caplog.text
     assert not (tmp_path / "model.fused.onnx").exists()
 

@@ -1,0 +1,187 @@
+"""The learned reader: a small span-extraction model (fine-tuned m3e-small, int8 ONNX) that reads passages and
+returns the answer span with a calibrated probability. The windowing and span decoding here are the ones the
+training tool uses, so serving reads exactly as the model was trained and measured."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.errors import BackendUnavailableError
+from rag.types import ReaderSpan
+
+CLS_ID = 101
+SEP_ID = 102
+PAD_ID = 0
+# The shipped model: weights, tokenizer, reader.json (window sizes, calibration) and its card.
+SHIPPED_READER = Path(__file__).resolve().parent.parent / "assets" / "reader"
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """One model input: ``[CLS] question [SEP] passage slice [SEP]``, with the character span of each passage
+    token in the passage, so a predicted span is an exact span of the passage text."""
+
+    input_ids: list[int]
+    token_type_ids: list[int]
+    context_start: int  # position of the first passage token in ``input_ids``
+    offsets: list[tuple[int, int]]  # character span of passage token k (at position context_start + k)
+    passage: int = 0  # which of the read passages
+
+    def position_of(self, char_start: int, char_end: int) -> tuple[int, int] | None:
+        """Token positions of the span ``char_start:char_end`` when this window holds all of it."""
+        if not self.offsets or char_start < self.offsets[0][0] or char_end > self.offsets[-1][1]:
+            return None
+        s = next((k for k, (_, b) in enumerate(self.offsets) if b > char_start), None)
+        e = next((k for k in range(len(self.offsets) - 1, -1, -1) if self.offsets[k][0] < char_end), None)
+        if s is None or e is None or e < s:
+            return None
+        return s + self.context_start, e + self.context_start
+
+
+def question_ids(tokenizer: Any, question: str, *, max_question: int) -> list[int]:
+    return list(tokenizer.encode(question, add_special_tokens=False).ids[:max_question])
+
+
+def passage_windows(
+    q_ids: list[int], tokenizer: Any, passage: str, *, max_length: int, stride: int, index: int = 0
+) -> list[Window]:
+    """Slide over the passage: each window holds as many passage tokens as fit after the question, and
+    consecutive windows overlap by ``stride`` tokens, so an answer near a cut is whole in one of them."""
+    enc = tokenizer.encode(passage, add_special_tokens=False)
+    ids, offsets = list(enc.ids), list(enc.offsets)
+    if not ids:
+        return []
+    room = max_length - len(q_ids) - 3
+    if room < 16:
+        raise ValueError(f"max_length {max_length} leaves no room after a {len(q_ids)}-token question")
+    head = [CLS_ID, *q_ids, SEP_ID]
+    windows: list[Window] = []
+    begin = 0
+    while True:
+        piece = ids[begin : begin + room]
+        windows.append(
+            Window(
+                input_ids=[*head, *piece, SEP_ID],
+                token_type_ids=[0] * len(head) + [1] * (len(piece) + 1),
+                context_start=len(head),
+                offsets=offsets[begin : begin + room],
+                passage=index,
+            )
+        )
+        if begin + room >= len(ids):
+            return windows
+        begin += max(1, room - stride)
+
+
+def batch_arrays(windows: Sequence[Window]) -> dict[str, np.ndarray[Any, np.dtype[np.int64]]]:
+    """Right-padded ``input_ids``, ``token_type_ids`` and ``attention_mask`` of a batch of windows."""
+    width = max(len(w.input_ids) for w in windows)
+    ids = np.zeros((len(windows), width), dtype=np.int64)
+    types = np.zeros_like(ids)
+    mask = np.zeros_like(ids)
+    for k, w in enumerate(windows):
+        n = len(w.input_ids)
+        ids[k, :n] = w.input_ids
+        types[k, :n] = w.token_type_ids
+        mask[k, :n] = 1
+    return {"input_ids": ids, "token_type_ids": types, "attention_mask": mask}
+
+
+def best_span(
+    window: Window, start_logits: Sequence[float], end_logits: Sequence[float], *, max_answer: int
+) -> tuple[int, int, float] | None:
+    """The passage-token span (positions, inclusive) with the highest start + end logit, and its margin over
+    the window's no-answer score (the ``[CLS]`` start + end)."""
+    s = np.asarray(start_logits, dtype=np.float64)
+    e = np.asarray(end_logits, dtype=np.float64)
+    lo, hi = window.context_start, window.context_start + len(window.offsets)
+    if hi <= lo:
+        return None
+    cs, ce = s[lo:hi], e[lo:hi]
+    # score[i, j] = start i + end j for i ≤ j < i + max_answer
+    grid = cs[:, None] + ce[None, :]
+    n = hi - lo
+    i, j = np.indices((n, n))
+    grid[(j < i) | (j >= i + max_answer)] = -np.inf
+    flat = int(np.argmax(grid))
+    a, b = divmod(flat, n)
+    return a + lo, b + lo, float(grid[a, b] - (s[0] + e[0]))
+
+
+def calibrate(margin: float, scale: float, bias: float) -> float:
+    """The probability that a span with this margin is right (Platt scaling fitted on held-out questions)."""
+    z = max(-60.0, min(60.0, scale * margin + bias))
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+class OnnxReader:
+    """Reads passages with the exported reader in ONNX Runtime; loads its model on first use."""
+
+    def __init__(self, model_dir: str | Path = SHIPPED_READER, *, threads: int | None = None) -> None:
+        self.model_dir = Path(model_dir)
+        config_file = self.model_dir / "reader.json"
+        if not config_file.is_file():
+            raise BackendUnavailableError(
+                f"no reader model at {self.model_dir} (reader.json missing): train one with `rag reader train`, "
+                "or set RAG_READER__ENABLED=false"
+            )
+        self.config: dict[str, Any] = json.loads(config_file.read_text(encoding="utf-8"))
+        self.max_length = int(self.config["max_length"])
+        self.stride = int(self.config["stride"])
+        self.max_question = int(self.config["max_question"])
+        self.max_answer = int(self.config["max_answer"])
+        self.scale, self.bias = (float(x) for x in self.config["calibration"])
+        self.threshold = float(self.config.get("threshold", 0.5))  # chosen on held-out questions; settings may override
+        self.threads = threads or min(4, os.cpu_count() or 1)
+        self._session: Any = None
+        self._tokenizer: Any = None
+
+    def _load(self) -> None:
+        try:
+            import onnxruntime as ort
+            from tokenizers import Tokenizer as HfTokenizer
+        except ImportError as exc:  # pragma: no cover - both are dependencies of the package
+            raise BackendUnavailableError(
+                f"the reader needs onnxruntime and tokenizers: pip install 'rag-zh-reports[onnx]' ({exc})"
+            ) from exc
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        model = self.model_dir / str(self.config.get("model_file", "reader.onnx"))
+        self._tokenizer = HfTokenizer.from_file(str(self.model_dir / "tokenizer.json"))
+        self._session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+
+    def windows(self, question: str, passages: Sequence[str]) -> list[Window]:
+        if self._session is None:
+            self._load()
+        q = question_ids(self._tokenizer, question, max_question=self.max_question)
+        out: list[Window] = []
+        for k, p in enumerate(passages):
+            out.extend(passage_windows(q, self._tokenizer, p, max_length=self.max_length, stride=self.stride, index=k))
+        return out
+
+    def read(self, question: str, passages: Sequence[str]) -> ReaderSpan | None:
+        """The best span over all passages, or None when there is nothing to read."""
+        windows = self.windows(question, passages)
+        if not windows:
+            return None
+        starts, ends = self._session.run(["start_logits", "end_logits"], batch_arrays(windows))
+        best: tuple[float, Window, int, int] | None = None
+        for w, s, e in zip(windows, starts, ends, strict=True):
+            found = best_span(w, s, e, max_answer=self.max_answer)
+            if found is not None and (best is None or found[2] > best[0]):
+                best = (found[2], w, found[0], found[1])
+        if best is None:
+            return None
+        margin, w, a, b = best
+        start, end = w.offsets[a - w.context_start][0], w.offsets[b - w.context_start][1]
+        text = passages[w.passage][start:end]
+        return ReaderSpan(w.passage, start, end, text, margin, calibrate(margin, self.scale, self.bias))
