@@ -15,15 +15,22 @@ reader_app = typer.Typer(no_args_is_help=True, help="Train and export the learne
 DEFAULT_DATA = [Path("../shared/bench/cmrc2018_dev"), Path("../shared/bench/drcd_train")]
 
 
+DataOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--data", help="SQuAD-style folder (passages.jsonl + questions.jsonl with answer_starts); repeatable."
+    ),
+]
+OutOpt = Annotated[Path, typer.Option("--out", help="Where the exported reader goes.")]
+ThresholdOpt = Annotated[
+    float, typer.Option("--threshold", min=0, max=1, help="Calibrated probability below which no short answer.")
+]
+
+
 @reader_app.command("train")
 def reader_train(
-    data: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--data", help="SQuAD-style folder (passages.jsonl + questions.jsonl with answer_starts); repeatable."
-        ),
-    ] = None,
-    out: Annotated[Path, typer.Option("--out", help="Where the exported reader goes.")] = Path("rag/assets/reader"),
+    data: DataOpt = None,
+    out: OutOpt = Path("rag/assets/reader"),
     work: Annotated[Path | None, typer.Option("--work", help="Also keep the torch weights here.")] = None,
     epochs: Annotated[float, typer.Option("--epochs", min=0.01, help="Passes over the training windows.")] = 2.0,
     max_length: Annotated[int, typer.Option("--max-length", min=64, max=512, help="Tokens a window.")] = 256,
@@ -34,17 +41,17 @@ def reader_train(
     ] = True,
     seed: Annotated[int, typer.Option("--seed", help="Seed for every random choice.")] = 13,
     limit: Annotated[int, typer.Option("--limit", min=0, help="Train on the first N questions only (smoke runs).")] = 0,
+    threshold: ThresholdOpt = 0.5,
+    base: Annotated[
+        Path | None, typer.Option("--base", help="BERT-style model folder to start from (default: m3e-small).")
+    ] = None,
 ) -> None:
     """Fine-tune m3e-small for span extraction, score a held-out slice, calibrate, export int8 ONNX + card."""
     from rag.tools.reader_data import TrainConfig
     from rag.tools.reader_training import train_and_export
 
     logging.basicConfig(level=logging.WARNING)
-    folders = data or DEFAULT_DATA
-    missing = [str(p) for p in folders if not (p / "questions.jsonl").is_file()]
-    if missing:
-        typer.echo(f"error: no questions.jsonl in {', '.join(missing)} (pass --data FOLDER)", err=True)
-        raise typer.Exit(2)
+    folders = _folders(data)
     cfg = TrainConfig(
         epochs=epochs,
         max_length=max_length,
@@ -56,5 +63,35 @@ def reader_train(
     )
     if work is not None:
         work.mkdir(parents=True, exist_ok=True)
-    card = train_and_export(folders, out, cfg, progress=True, work=work)
+    card = train_and_export(folders, out, cfg, progress=True, work=work, threshold=threshold, base=base)
     sys.stdout.write(json.dumps(card, ensure_ascii=False, indent=2) + "\n")
+
+
+@reader_app.command("export")
+def reader_export(
+    checkpoint: Annotated[Path, typer.Option("--checkpoint", help="The torch weights `rag reader train --work` kept.")],
+    data: DataOpt = None,
+    out: OutOpt = Path("rag/assets/reader"),
+    max_length: Annotated[int, typer.Option("--max-length", min=64, max=512, help="Tokens a window.")] = 256,
+    threshold: ThresholdOpt = 0.5,
+) -> None:
+    """Re-export a trained reader (int8 ONNX), re-score and re-calibrate it on the same held-out slice."""
+    from rag.tools.reader_data import TrainConfig
+    from rag.tools.reader_training import export_checkpoint
+
+    logging.basicConfig(level=logging.WARNING)
+    folders = _folders(data)
+    if not (checkpoint / "config.json").is_file():
+        typer.echo(f"error: no trained reader at {checkpoint} (config.json missing)", err=True)
+        raise typer.Exit(2)
+    card = export_checkpoint(checkpoint, folders, out, TrainConfig(max_length=max_length), threshold=threshold)
+    sys.stdout.write(json.dumps(card, ensure_ascii=False, indent=2) + "\n")
+
+
+def _folders(data: list[Path] | None) -> list[Path]:
+    folders = data or DEFAULT_DATA
+    missing = [str(p) for p in folders if not (p / "questions.jsonl").is_file()]
+    if missing:
+        typer.echo(f"error: no questions.jsonl in {', '.join(missing)} (pass --data FOLDER)", err=True)
+        raise typer.Exit(2)
+    return folders

@@ -72,6 +72,36 @@ def export_onnx(model_dir: Path, out: Path, *, quantize: bool = True) -> None:
 
     sample = tokenizer(["样例文本", "另一个较长一些的样例文本"], padding=True, return_tensors="pt")
     names = ["input_ids", "attention_mask", "token_type_ids"]
+    export_model(
+        MeanPooled(),
+        tuple(sample[n] for n in names),
+        out,
+        config=model.config,
+        input_names=names,
+        output_names=["embedding"],
+        dynamic_axes={**{n: {0: "batch", 1: "tokens"} for n in names}, "embedding": {0: "batch"}},
+        quantize=quantize,
+    )
+
+
+def export_model(
+    module: Any,
+    inputs: tuple[Any, ...],
+    out: Path,
+    *,
+    config: Any,
+    input_names: list[str],
+    output_names: list[str],
+    dynamic_axes: dict[str, dict[int, str]],
+    quantize: bool,
+    # Only the matrix products by default: for the embedder an int8 embedding table saves memory but no time
+    # and costs some fidelity.
+    quantize_ops: tuple[str, ...] = ("MatMul", "Attention"),
+) -> None:
+    """``torch.onnx.export`` a transformer module, fuse its layers, make it int8 when ``quantize``, and put
+    the result at ``out`` atomically (the embedder's export and the reader's)."""
+    import torch
+
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
         fp32 = Path(tmp) / "model.onnx"
@@ -80,31 +110,30 @@ def export_onnx(model_dir: Path, out: Path, *, quantize: bool = True) -> None:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(
-                MeanPooled(),
-                tuple(sample[n] for n in names),
+                module,
+                inputs,
                 str(fp32),
-                input_names=names,
-                output_names=["embedding"],
-                dynamic_axes={**{n: {0: "batch", 1: "tokens"} for n in names}, "embedding": {0: "batch"}},
+                input_names=input_names,
+                output_names=output_names,
+                dynamic_axes=dynamic_axes,
                 opset_version=17,
                 dynamo=False,
             )
-        final = fuse_onnx(fp32, model.config)
+        final = fuse_onnx(fp32, config)
         if quantize:
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
             source, final = final, Path(tmp) / "model.int8.onnx"
             # Per-channel weights keep cosine ≥ 0.99 to the original; reduce_range avoids the int8 overflow
-            # of CPUs without VNNI, which otherwise wrecks per-channel results. Only the matrix products are
-            # quantised: an int8 embedding table saves memory but no time and costs some fidelity. The fused
-            # ops come from com.microsoft, whose outputs ONNX shape inference cannot type: they are float.
+            # of CPUs without VNNI, which otherwise wrecks per-channel results. The fused ops come from
+            # com.microsoft, whose outputs ONNX shape inference cannot type: they are float.
             quantize_dynamic(
                 str(source),
                 str(final),
                 weight_type=QuantType.QInt8,
                 per_channel=True,
                 reduce_range=True,
-                op_types_to_quantize=["MatMul", "Attention"],
+                op_types_to_quantize=list(quantize_ops),
                 extra_options={"DefaultTensorType": 1},  # onnx.TensorProto.FLOAT
             )
         os.replace(final, out)

@@ -4,6 +4,7 @@ training tool uses, so serving reads exactly as the model was trained and measur
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -54,7 +55,8 @@ def passage_windows(
     q_ids: list[int], tokenizer: Any, passage: str, *, max_length: int, stride: int, index: int = 0
 ) -> list[Window]:
     """Slide over the passage: each window holds as many passage tokens as fit after the question, and
-    consecutive windows overlap by ``stride`` tokens, so an answer near a cut is whole in one of them."""
+    consecutive windows overlap by ``stride`` tokens (at most half a window), so an answer near a cut is whole
+    in one of them."""
     enc = tokenizer.encode(passage, add_special_tokens=False)
     ids, offsets = list(enc.ids), list(enc.offsets)
     if not ids:
@@ -78,7 +80,7 @@ def passage_windows(
         )
         if begin + room >= len(ids):
             return windows
-        begin += max(1, room - stride)
+        begin += max(room - stride, room // 2)  # the overlap never exceeds half a window
 
 
 def batch_arrays(windows: Sequence[Window]) -> dict[str, np.ndarray[Any, np.dtype[np.int64]]]:
@@ -114,6 +116,23 @@ def best_span(
     flat = int(np.argmax(grid))
     a, b = divmod(flat, n)
     return a + lo, b + lo, float(grid[a, b] - (s[0] + e[0]))
+
+
+def decode_best(
+    windows: Sequence[Window], starts: Any, ends: Any, passages: Sequence[str], *, max_answer: int
+) -> ReaderSpan | None:
+    """The best span over all windows (highest margin), as characters of its passage; probability 0 until
+    calibrated."""
+    best: tuple[float, Window, int, int] | None = None
+    for w, s, e in zip(windows, starts, ends, strict=True):
+        found = best_span(w, s, e, max_answer=max_answer)
+        if found is not None and (best is None or found[2] > best[0]):
+            best = (found[2], w, found[0], found[1])
+    if best is None:
+        return None
+    margin, w, a, b = best
+    start, end = w.offsets[a - w.context_start][0], w.offsets[b - w.context_start][1]
+    return ReaderSpan(w.passage, start, end, passages[w.passage][start:end], margin, 0.0)
 
 
 def calibrate(margin: float, scale: float, bias: float) -> float:
@@ -174,14 +193,7 @@ class OnnxReader:
         if not windows:
             return None
         starts, ends = self._session.run(["start_logits", "end_logits"], batch_arrays(windows))
-        best: tuple[float, Window, int, int] | None = None
-        for w, s, e in zip(windows, starts, ends, strict=True):
-            found = best_span(w, s, e, max_answer=self.max_answer)
-            if found is not None and (best is None or found[2] > best[0]):
-                best = (found[2], w, found[0], found[1])
-        if best is None:
+        span = decode_best(windows, starts, ends, passages, max_answer=self.max_answer)
+        if span is None:
             return None
-        margin, w, a, b = best
-        start, end = w.offsets[a - w.context_start][0], w.offsets[b - w.context_start][1]
-        text = passages[w.passage][start:end]
-        return ReaderSpan(w.passage, start, end, text, margin, calibrate(margin, self.scale, self.bias))
+        return dataclasses.replace(span, probability=calibrate(span.margin, self.scale, self.bias))

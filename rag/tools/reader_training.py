@@ -10,7 +10,6 @@ import random
 import shutil
 import tempfile
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,9 +18,8 @@ import numpy as np
 
 from rag.backends.onnx_reader import (
     OnnxReader,
-    Window,
     batch_arrays,
-    best_span,
+    decode_best,
     passage_windows,
     question_ids,
 )
@@ -131,16 +129,9 @@ def torch_predictor(model: Any, tokenizer_dir: Path, cfg: TrainConfig) -> Predic
             return None
         with torch.no_grad():
             out = model(**{k: torch.from_numpy(v) for k, v in batch_arrays(windows).items()})
-        best: tuple[float, Window, int, int] | None = None
-        for w, s, e in zip(windows, out.start_logits.numpy(), out.end_logits.numpy(), strict=True):
-            found = best_span(w, s, e, max_answer=cfg.max_answer)
-            if found is not None and (best is None or found[2] > best[0]):
-                best = (found[2], w, found[0], found[1])
-        if best is None:
-            return None
-        margin, w, a, b = best
-        start, end = w.offsets[a - w.context_start][0], w.offsets[b - w.context_start][1]
-        return ReaderSpan(w.passage, start, end, passages[w.passage][start:end], margin, 0.0)
+        return decode_best(
+            windows, out.start_logits.numpy(), out.end_logits.numpy(), passages, max_answer=cfg.max_answer
+        )
 
     return predict
 
@@ -183,7 +174,7 @@ def export_reader(model: Any, base: Path, out: Path, cfg: TrainConfig, *, quanti
     """Export to ONNX (fused, then int8 matrix products), with the tokenizer, into ``out``."""
     import torch
 
-    from rag.backends.onnx_embedder import fuse_onnx
+    from rag.backends.onnx_embedder import export_model
 
     out.mkdir(parents=True, exist_ok=True)
 
@@ -199,41 +190,23 @@ def export_reader(model: Any, base: Path, out: Path, cfg: TrainConfig, *, quanti
     names = ["input_ids", "attention_mask", "token_type_ids"]
     sample = torch.ones((2, 24), dtype=torch.int64)
     model = model.float().eval()
-    with tempfile.TemporaryDirectory(dir=out) as tmp:
-        fp32 = Path(tmp) / "model.onnx"
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                Spans(),
-                (sample, sample, torch.zeros_like(sample)),
-                str(fp32),
-                input_names=names,
-                output_names=["start_logits", "end_logits"],
-                dynamic_axes={
-                    **{n: {0: "batch", 1: "tokens"} for n in names},
-                    "start_logits": {0: "batch", 1: "tokens"},
-                    "end_logits": {0: "batch", 1: "tokens"},
-                },
-                opset_version=17,
-                dynamo=False,
-            )
-        final = fuse_onnx(fp32, model.config)
-        if quantize:
-            from onnxruntime.quantization import QuantType, quantize_dynamic
-
-            source, final = final, Path(tmp) / "model.int8.onnx"
-            quantize_dynamic(
-                str(source),
-                str(final),
-                weight_type=QuantType.QInt8,
-                per_channel=True,
-                reduce_range=True,
-                # The embedding table (Gather) is int8 too: it is most of the file (43 MB in fp32), and the
-                # held-out figures of the card compare the export with the torch model.
-                op_types_to_quantize=["MatMul", "Attention", "Gather"],
-                extra_options={"DefaultTensorType": 1},
-            )
-        shutil.move(str(final), out / "reader.onnx")
+    export_model(
+        Spans(),
+        (sample, sample, torch.zeros_like(sample)),
+        out / "reader.onnx",
+        config=model.config,
+        input_names=names,
+        output_names=["start_logits", "end_logits"],
+        dynamic_axes={
+            **{n: {0: "batch", 1: "tokens"} for n in names},
+            "start_logits": {0: "batch", 1: "tokens"},
+            "end_logits": {0: "batch", 1: "tokens"},
+        },
+        quantize=quantize,
+        # The embedding table (Gather) is int8 too: it is most of the file (43 MB in fp32); the card's held-out
+        # figures compare the export with the torch model.
+        quantize_ops=("MatMul", "Attention", "Gather"),
+    )
     shutil.copyfile(base / "tokenizer.json", out / "tokenizer.json")
 
 
@@ -251,31 +224,88 @@ def write_reader_config(out: Path, cfg: TrainConfig, calibration: tuple[float, f
     (out / "reader.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
 
 
-def train_and_export(
-    data: Sequence[Path], out: Path, cfg: TrainConfig, *, progress: bool = True, work: Path | None = None
-) -> dict[str, Any]:
-    """The whole recipe: load, split, fine-tune, score the held-out slice, calibrate, export int8, score the
-    export, write ``reader.json`` and the card. Returns the figures written to the card."""
-    base = base_model_dir()
+def prepare(data: Sequence[Path], cfg: TrainConfig) -> tuple[list[Example], list[Example], list[Example]]:
+    """All questions of ``data``, and their training and held-out slices."""
     examples = [ex for folder in data for ex in load_examples(folder)]
     train, dev = split_examples(examples, cfg.dev_percent)
     if cfg.limit:
         train, dev = train[: cfg.limit], dev[: max(8, cfg.limit // 4)]
     if not train or not dev:
         raise ValueError(f"no training or held-out questions in {', '.join(map(str, data))}")
+    return examples, train, dev
+
+
+def train_and_export(
+    data: Sequence[Path],
+    out: Path,
+    cfg: TrainConfig,
+    *,
+    progress: bool = True,
+    work: Path | None = None,
+    threshold: float = 0.5,
+    base: Path | None = None,
+) -> dict[str, Any]:
+    """The whole recipe: load, split, fine-tune, then ``finish``. With ``work``, the torch weights and the
+    training figures are kept there (``rag reader export`` re-exports them)."""
+    examples, train, dev = prepare(data, cfg)
+    base = base or base_model_dir()
     model, figures = fine_tune(train, base, cfg, progress=progress)
     if work is not None:
         model.save_pretrained(str(work / "torch"))
+        (work / "torch" / "training.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    return finish(model, base, data, examples, train, dev, out, cfg, figures, progress=progress, threshold=threshold)
+
+
+def export_checkpoint(
+    checkpoint: Path,
+    data: Sequence[Path],
+    out: Path,
+    cfg: TrainConfig,
+    *,
+    progress: bool = True,
+    threshold: float = 0.5,
+) -> dict[str, Any]:
+    """``finish`` a model saved by ``train_and_export(work=…)`` (the same data and split)."""
+    from transformers import BertForQuestionAnswering
+
+    examples, train, dev = prepare(data, cfg)
+    model = BertForQuestionAnswering.from_pretrained(str(checkpoint), attn_implementation="eager").eval()  # type: ignore[no-untyped-call]
+    saved = checkpoint / "training.json"
+    figures = json.loads(saved.read_text(encoding="utf-8")) if saved.is_file() else {}
+    return finish(
+        model, base_model_dir(), data, examples, train, dev, out, cfg, figures, progress=progress, threshold=threshold
+    )
+
+
+def finish(
+    model: Any,
+    base: Path,
+    data: Sequence[Path],
+    examples: Sequence[Example],
+    train: Sequence[Example],
+    dev: Sequence[Example],
+    out: Path,
+    cfg: TrainConfig,
+    figures: dict[str, Any],
+    *,
+    progress: bool,
+    threshold: float,
+) -> dict[str, Any]:
+    """Score the held-out slice with the torch model, export int8 ONNX, score the export (the figures that
+    serve), calibrate on its margins, and write ``reader.json``, ``training.json`` and the card into ``out``
+    (staged, then renamed into place). Returns the card's figures."""
     torch_dev = score_reader(torch_predictor(model, base, cfg), dev, progress=progress)
-    calibration = fit_calibration(torch_dev["margins"], torch_dev["f1s"])
     staging = Path(tempfile.mkdtemp(prefix=".reader-", dir=out.parent if out.parent.exists() else None))
     try:
         export_reader(model, base, staging, cfg)
-        write_reader_config(staging, cfg, calibration, threshold=0.5)
+        write_reader_config(staging, cfg, (1.0, 0.0), threshold=threshold)
         started = time.perf_counter()
         onnx_dev = score_reader(OnnxReader(staging).read, dev, progress=progress)
         per_question_ms = 1000 * (time.perf_counter() - started) / max(1, len(dev))
+        calibration = fit_calibration(onnx_dev["margins"], onnx_dev["f1s"])
+        write_reader_config(staging, cfg, calibration, threshold=threshold)
         card = {
+            "base": base.name,
             "data": {str(p.name): sum(1 for ex in examples if ex.source == p.name) for p in data},
             "train_questions": len(train),
             "dev_questions": len(dev),
@@ -285,6 +315,7 @@ def train_and_export(
             "dev_int8": {"em": onnx_dev["em"], "f1": onnx_dev["f1"]},
             "int8_ms_per_question": round(per_question_ms, 1),
             "calibration": list(calibration),
+            "threshold": threshold,
             "size_bytes": (staging / "reader.onnx").stat().st_size,
         }
         (staging / "training.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -323,5 +354,6 @@ Made by `rag reader train` (`rag/tools/reader_training.py`); `training.json` hol
   {card["int8_ms_per_question"]} ms a question on the training machine.
 - **Calibration:** P(right) = sigmoid({card["calibration"][0]:.4f} × margin + {card["calibration"][1]:.4f}), where
   the margin is the best span's start + end logit over the window's no-answer score (Platt scaling on the
-  held-out questions; "right" is F1 ≥ 0.5).
+  held-out questions, read by the int8 export; "right" is F1 ≥ 0.5). A span below P = {card["threshold"]}
+  gives no short answer (`reader.json`; `RAG_READER__THRESHOLD` overrides it).
 """
