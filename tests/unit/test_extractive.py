@@ -334,8 +334,12 @@ def test_a_reader_span_below_the_threshold_gives_no_short_answer() -> None:
     reader = ScriptedReader("王明", 0.3)  # the byline's reporter, read with low confidence
     _, draft = drain(ExtractiveGenerator(reader=reader).generate("这项研究由谁牵头完成？", NEWS))
     assert draft.short_answer is None and reader.calls
-    _, draft = drain(ExtractiveGenerator(reader=reader, reader_threshold=0.2).generate("这项研究由谁牵头完成？", NEWS))
-    assert draft.short_answer == "王明"  # the threshold setting decides
+    lenient = ExtractiveGenerator(reader=reader, reader_threshold=0.2)
+    _, draft = drain(lenient.generate("这项研究由谁牵头完成？", NEWS))
+    assert draft.short_answer is None  # the rules refused this question: the reader needs P ≥ 0.7 to answer it
+    lenient.reader_refusal_floor = 0.0
+    _, draft = drain(lenient.generate("这项研究由谁牵头完成？", NEWS))
+    assert draft.short_answer == "王明" and draft.reader_probability == 0.3  # the threshold setting decides
 
 
 def test_the_figure_rule_answers_first_and_the_reader_never_gives_a_figure_question_a_phrase() -> None:
