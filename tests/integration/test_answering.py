@@ -224,8 +224,11 @@ def assert_answer_contract(d: dict[str, Any]) -> None:
     """The answer JSON of `rag ask --json` and the API: exact keys and types; refusals add a ``reason``."""
     text = json.dumps(d, ensure_ascii=False)[:600]
     if d["grounded"]:
-        assert set(d) - {"no_figure"} == ANSWER_KEYS, text  # no_figure: true when the quote gives no figure
+        # no_figure: true when the quote gives no figure; reader_probability: the short answer is the reader's
+        assert set(d) - {"no_figure", "reader_probability"} == ANSWER_KEYS, text
         assert d.get("no_figure", True) is True and not (d.get("no_figure") and d["short_answer"]), text
+        p = d.get("reader_probability")
+        assert p is None or (isinstance(p, float) and 0.0 < p <= 1.0 and d["short_answer"]), text
         assert d["citations"], text
     else:
         assert set(d) == ANSWER_KEYS | {"reason"}, text
