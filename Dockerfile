@@ -14,7 +14,8 @@ FROM ${BASE} AS builder
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 ARG PIP_EXTRA_OPTS=""
 ENV PATH=/opt/venv/bin:$PATH LANG=C.UTF-8 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false RAG_EMBEDDER__CACHE_DIR=/app/index/models
+    HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false RAG_EMBEDDER__CACHE_DIR=/app/index/models \
+    RAG_READER__MODEL_DIR=/app/models/reader
 RUN python3 -m venv /opt/venv && pip install ${PIP_EXTRA_OPTS} --upgrade pip
 # torch first and pinned: an unpinned torch would pull a multi-GB CUDA build.
 RUN pip install --index-url "${TORCH_INDEX_URL}" ${PIP_EXTRA_OPTS} torch==2.13.0
@@ -34,6 +35,8 @@ COPY ui ./ui
 RUN pip install ${PIP_EXTRA_OPTS} --no-deps --force-reinstall ".[api,ui,onnx]"
 WORKDIR /app
 COPY corpus ./corpus
+# The learned reader (23.9 MB int8 ONNX and its card): the installed package finds it by RAG_READER__MODEL_DIR.
+COPY models ./models
 # Exit status 2: some files were skipped (named in the output), the index was still built.
 RUN rag index build || [ $? -eq 2 ]
 # Questions are encoded by the model's int8 ONNX copy (RAG_EMBEDDER__QUERY_BACKEND): export it now, into
@@ -44,7 +47,8 @@ RUN rag search --top-k 1 "恒口示范区新建标准化厂房多少平方米？
 FROM ${BASE}
 ENV PATH=/opt/venv/bin:$PATH LANG=C.UTF-8 PYTHONUNBUFFERED=1 \
     HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false GRADIO_ANALYTICS_ENABLED=False \
-    RAG_API__HOST=0.0.0.0 RAG_API__PORT=8000 RAG_EMBEDDER__CACHE_DIR=/app/index/models
+    RAG_API__HOST=0.0.0.0 RAG_API__PORT=8000 RAG_EMBEDDER__CACHE_DIR=/app/index/models \
+    RAG_READER__MODEL_DIR=/app/models/reader
 RUN useradd --uid 10001 --user-group --create-home --shell /usr/sbin/nologin rag \
  && mkdir /app && chown rag:rag /app
 COPY --from=builder /opt/venv /opt/venv

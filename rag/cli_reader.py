@@ -1,4 +1,4 @@
-"""`rag reader …`: train, measure and export the learned reader (the commands behind rag/assets/reader)."""
+"""`rag reader …`: train, measure and export the learned reader (the commands behind models/reader)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ ThresholdOpt = Annotated[
 @reader_app.command("train")
 def reader_train(
     data: DataOpt = None,
-    out: OutOpt = Path("rag/assets/reader"),
+    out: OutOpt = Path("models/reader"),
     work: Annotated[Path | None, typer.Option("--work", help="Also keep the torch weights here.")] = None,
     epochs: Annotated[float, typer.Option("--epochs", min=0.01, help="Passes over the training windows.")] = 2.0,
     max_length: Annotated[int, typer.Option("--max-length", min=64, max=512, help="Tokens a window.")] = 256,
@@ -71,7 +71,7 @@ def reader_train(
 def reader_export(
     checkpoint: Annotated[Path, typer.Option("--checkpoint", help="The torch weights `rag reader train --work` kept.")],
     data: DataOpt = None,
-    out: OutOpt = Path("rag/assets/reader"),
+    out: OutOpt = Path("models/reader"),
     max_length: Annotated[int, typer.Option("--max-length", min=64, max=512, help="Tokens a window.")] = 256,
     threshold: ThresholdOpt = 0.5,
 ) -> None:

@@ -153,10 +153,10 @@ class ReaderSettings(BaseModel):
 
     enabled: bool = Field(True, description="Read the top passages with the learned reader (false: rules only).")
     backend: str = Field(
-        "onnx", description="Registered reader backend (`onnx`: the int8 model shipped in rag/assets/reader)."
+        "onnx", description="Registered reader backend (`onnx`: the int8 model shipped in models/reader)."
     )
     model_dir: Path | None = Field(
-        None, description="Folder of a reader made by `rag reader train` (default: the one shipped in the package)."
+        None, description="Folder of a reader made by `rag reader train` (default: models/reader of the checkout)."
     )
     threshold: float | None = Field(
         None,

@@ -21,8 +21,9 @@ from rag.types import ReaderSpan
 CLS_ID = 101
 SEP_ID = 102
 PAD_ID = 0
-# The shipped model: weights, tokenizer, reader.json (window sizes, calibration) and its card.
-SHIPPED_READER = Path(__file__).resolve().parent.parent / "assets" / "reader"
+# The shipped model (weights, tokenizer, reader.json with window sizes and calibration, its card) sits in the
+# checkout's models/reader; an installed copy elsewhere (the Docker image) names it with RAG_READER__MODEL_DIR.
+SHIPPED_READER = Path(__file__).resolve().parents[2] / "models" / "reader"
 
 
 @dataclass(frozen=True, slots=True)
