@@ -164,7 +164,7 @@ class ReaderSettings(BaseModel):
         le=1,
         description="Calibrated probability below which a span gives no short answer (default: the model's).",
     )
-    passages: int = Field(3, ge=1, le=20, description="Top passages the reader reads.")
+    passages: int = Field(2, ge=1, le=20, description="Top passages the reader reads.")
     threads: int = Field(
         0, ge=0, le=64, description="ONNX Runtime threads for the reader (0: up to 4, from the cores)."
     )

@@ -59,7 +59,7 @@ class ExtractiveGenerator:
         short_kinds: frozenset[AnswerKind] = SHORT_KINDS,
         reader: Reader | None = None,
         reader_threshold: float | None = None,
-        reader_passages: int = 3,
+        reader_passages: int = 2,
         rule_kinds: frozenset[AnswerKind] = RULE_KINDS,
         reader_refusal_floor: float = 0.7,
         reader_rule_floor: float = 0.8,
