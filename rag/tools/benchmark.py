@@ -196,6 +196,23 @@ def bench_reader(
     return {**latency_figures(ms), "passages": passages, "mean_characters": round(sum(chars) / max(1, len(chars)), 1)}
 
 
+def build_figures(report: Any, corpus: Sequence[Path]) -> dict[str, Any]:
+    """The build phase's figures from a ``BuildReport``."""
+    return {
+        "corpus": [str(p) for p in corpus],
+        "documents": report.documents,
+        "chunks": report.chunks,
+        "characters": report.characters,
+        "failed": len(report.failed),
+        "seconds": round(report.seconds, 3),
+        "embed_seconds": round(report.embed_seconds, 3),
+        "chunks_per_s": round(report.chunks / report.seconds, 2) if report.seconds else 0.0,
+        "characters_per_s": round(report.characters / report.seconds, 1) if report.seconds else 0.0,
+        "embed_share": round(report.embed_seconds / report.seconds, 3) if report.seconds else 0.0,
+        "peak_rss_mb": round(report.peak_rss_mb, 1),
+    }
+
+
 def run_benchmark(
     settings: Settings,
     *,
@@ -236,19 +253,7 @@ def run_benchmark(
             )
             if report.failed:
                 on_event(f"{len(report.failed)} file(s) could not be read, e.g. {report.failed[0][0]}")
-            figures["build"] = {
-                "corpus": [str(p) for p in corpus],
-                "documents": report.documents,
-                "chunks": report.chunks,
-                "characters": report.characters,
-                "failed": len(report.failed),
-                "seconds": round(report.seconds, 3),
-                "embed_seconds": round(report.embed_seconds, 3),
-                "chunks_per_s": round(report.chunks / report.seconds, 2) if report.seconds else 0.0,
-                "characters_per_s": round(report.characters / report.seconds, 1) if report.seconds else 0.0,
-                "embed_share": round(report.embed_seconds / report.seconds, 3) if report.seconds else 0.0,
-                "peak_rss_mb": round(report.peak_rss_mb, 1),
-            }
+            figures["build"] = build_figures(report, corpus)
         figures["index"] = {"dir": str(index_dir), "size_bytes": dir_size(store.current_build(index_dir))}
 
         on_event(f"search: {requests} questions in process")
