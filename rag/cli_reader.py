@@ -23,7 +23,13 @@ DataOpt = Annotated[
 ]
 OutOpt = Annotated[Path, typer.Option("--out", help="Where the exported reader goes.")]
 ThresholdOpt = Annotated[
-    float, typer.Option("--threshold", min=0, max=1, help="Calibrated probability below which no short answer.")
+    float,
+    typer.Option(
+        "--threshold",
+        min=0,
+        max=1,
+        help="Calibrated probability below which no short answer (0.6: chosen on the dev sets, BENCHMARKS.md).",
+    ),
 ]
 
 
@@ -41,7 +47,7 @@ def reader_train(
     ] = True,
     seed: Annotated[int, typer.Option("--seed", help="Seed for every random choice.")] = 13,
     limit: Annotated[int, typer.Option("--limit", min=0, help="Train on the first N questions only (smoke runs).")] = 0,
-    threshold: ThresholdOpt = 0.5,
+    threshold: ThresholdOpt = 0.6,
     base: Annotated[
         Path | None, typer.Option("--base", help="BERT-style model folder to start from (default: m3e-small).")
     ] = None,
@@ -73,7 +79,7 @@ def reader_export(
     data: DataOpt = None,
     out: OutOpt = Path("models/reader"),
     max_length: Annotated[int, typer.Option("--max-length", min=64, max=512, help="Tokens a window.")] = 256,
-    threshold: ThresholdOpt = 0.5,
+    threshold: ThresholdOpt = 0.6,
 ) -> None:
     """Re-export a trained reader (int8 ONNX), re-score and re-calibrate it on the same held-out slice."""
     from rag.tools.reader_data import TrainConfig
