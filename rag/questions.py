@@ -42,7 +42,10 @@ _KIND_CUES: list[tuple[AnswerKind, re.Pattern[str]]] = [
         AnswerKind.PLACE,
         re.compile(r"哪里|在哪|哪儿|哪个地方|什么地方|哪个(?:城市|省份?|国家|地区|县|市)|哪座城市|地点"),
     ),
-    (AnswerKind.ORG, re.compile(r"哪家|哪个(?:公司|机构|单位|企业|组织|球?队)|什么(?:机构|公司|单位|组织)|哪支")),
+    (
+        AnswerKind.ORG,
+        re.compile(r"哪家|哪个(?:公司|机构|单位|企业|组织|球?队|部门)|什么(?:机构|公司|单位|组织|部门)|哪支|哪所"),
+    ),
     (
         AnswerKind.FIGURE,
         re.compile(
@@ -106,6 +109,11 @@ _QUOTED_RE = re.compile(r"《([^《》\n]{1,40})》|“([^“”\n]{1,16})”|�
 _CATEGORY_RE = re.compile(r"(?:哪一?[部本首篇家个支位座种项所条只款]|什么)([\u4e00-\u9fff]{1,4})[？?]?$")
 _ORG_RE = re.compile(
     r"[\u4e00-\u9fffA-Za-z0-9]{2,10}?(?:公司|集团|银行|大学|学院|研究院|研究所|委员会|协会|医院|电视台)"
+)
+# How the name of an institution ends: the answer to 哪家公司 / 哪个单位 / 哪所高校 / 哪支队伍 is one.
+_INSTITUTION_END_RE = re.compile(
+    r"(?:公司|集团|企业|厂|局|厅|委|委员会|部|办|办公室|署|院|所|中心|站|会|社|台|馆|(?<!团)队|团|组|处|科|室|"
+    r"政府|行|校|大学|中学|小学|联盟|俱乐部|平台|实验室|基地|基金|网|报)[”’」』》）)]*$"
 )
 _POS_FOR_KIND = {
     AnswerKind.PERSON: ("nr", "nrt", "nrfg"),
@@ -283,6 +291,14 @@ def _name_spans(text: str, kind: AnswerKind) -> list[tuple[int, int]]:
     if kind is AnswerKind.ORG:
         spans += [m.span() for m in _ORG_RE.finditer(text)]
     return spans
+
+
+def fits_kind(span: str, kind: AnswerKind) -> bool:
+    """Whether a span can answer a question of this kind: an organisation question takes the name of an
+    institution (not a person or a place that stands near it); other kinds are not checked here."""
+    if kind is AnswerKind.ORG:
+        return bool(_INSTITUTION_END_RE.search(span.strip()))
+    return True
 
 
 def answer_spans(text: str, qa: QuestionAnalysis, question: str) -> list[tuple[int, int]]:

@@ -134,3 +134,30 @@ def trim_span(text: str, start: int, end: int) -> tuple[int, int] | None:
         return None
     lead = len(seg) - len(seg.lstrip())
     return start + lead, start + lead + len(stripped)
+
+
+# News credits: the reporter, editor or source of an item ("（记者 郑晓）", "编辑：林晓雨", "来源：澜州发布",
+# "本报记者 王五"). Their names are never the answer to a question about what the item reports.
+_CREDIT_WORDS = r"(?:本报|本台|本网|新华社|央视)?(?:特约|首席|见习)?(?:记者|通讯员|实习生|摄影|摄像|撰稿|供稿)"
+_EDITOR_WORDS = r"(?:来源|作者|编辑|责任编辑|责编|校对|审核|审校|监制|主编|美编|统筹|摄影|记者|通讯员)"
+_END = r"(?=[\s、，,。；;：:）)|｜/]|$)"  # a name ends at a space, a punctuation mark or the end of the line
+_PERSON = rf"[\u4e00-\u9fff·]{{2,4}}{_END}"
+_MORE = rf"(?:[ \t、]+(?!{_EDITOR_WORDS}[:：]){_PERSON}(?![:：])){{0,3}}"
+_CREDIT_RE = re.compile(
+    # a parenthesised credit: "（记者 郑晓 通讯员 李四）"
+    rf"[（(][^（）()\n]{{0,30}}{_CREDIT_WORDS}[^（）()\n]{{0,40}}[）)]"
+    # a labelled credit: "编辑：林晓雨", "来源：澜州发布 编辑：林晓雨"
+    rf"|(?<![\u4e00-\u9fff]){_EDITOR_WORDS}\s*[:：]\s*[\u4e00-\u9fff·A-Za-z]{{2,16}}{_END}{_MORE}"
+    # a spaced credit: "本报记者 王五 李六"
+    rf"|{_CREDIT_WORDS}[ \t]+{_PERSON}{_MORE}",
+    re.MULTILINE,
+)
+_ASKS_CREDIT_RE = re.compile(r"记者|编辑|作者|来源|出处|通讯员|摄影|撰稿|供稿|报道|哪家媒体|发布者")
+
+
+def credit_spans(text: str, question: str = "") -> list[tuple[int, int]]:
+    """Character spans of the news credits in ``text`` (bylines, editors, sources); none when the question asks
+    about them ("这篇报道的记者是谁？")."""
+    if question and _ASKS_CREDIT_RE.search(question):
+        return []
+    return [m.span() for m in _CREDIT_RE.finditer(text)]

@@ -18,7 +18,7 @@ from rag.quantities import (
     clause_focus,
     focus_terms,
 )
-from rag.questions import AnswerKind, QuestionAnalysis, analyse_question, answer_spans, pick_span
+from rag.questions import AnswerKind, QuestionAnalysis, analyse_question, answer_spans, fits_kind, pick_span
 from rag.text import split_sentences
 from rag.types import Draft, Hit, ReaderSpan
 
@@ -172,6 +172,8 @@ class ExtractiveGenerator:
             return None
         if qa.kind is AnswerKind.FIGURE and not _has_digit(span.text):
             return None  # a figure question's short answer is a figure, never a phrase
+        if not fits_kind(span.text, qa.kind):
+            return None  # 哪家公司 answered with a person or a place
         return _sentence_of(hits[span.passage].chunk.text, span), span.text.strip(), span.probability
 
     def _by_figure(

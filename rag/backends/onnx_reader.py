@@ -8,6 +8,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +17,11 @@ from typing import Any
 import numpy as np
 
 from rag.errors import BackendUnavailableError
+from rag.text import credit_spans
 from rag.types import ReaderSpan
 
+# A short answer never runs across a sentence end or a line break.
+_STOP_RE = re.compile(r"[。！？!?；;\n]")
 CLS_ID = 101
 SEP_ID = 102
 PAD_ID = 0
@@ -98,11 +102,40 @@ def batch_arrays(windows: Sequence[Window]) -> dict[str, np.ndarray[Any, np.dtyp
     return {"input_ids": ids, "token_type_ids": types, "attention_mask": mask}
 
 
+@dataclass(frozen=True, slots=True)
+class Barriers:
+    """Where a span may not go in one window's passage tokens: ``blocked`` tokens (sentence ends, news
+    credits) and ``breaks`` (a line break or sentence end just before the token)."""
+
+    blocked: np.ndarray[Any, np.dtype[np.bool_]]
+    breaks: np.ndarray[Any, np.dtype[np.bool_]]
+
+
+def span_barriers(window: Window, passage: str, credits: Sequence[tuple[int, int]] = ()) -> Barriers:
+    """The barriers of ``window`` over ``passage``: an answer span stays inside one sentence and outside the
+    item's credits (bylines, editors, sources: ``rag.text.credit_spans``)."""
+    n = len(window.offsets)
+    blocked = np.zeros(n, dtype=bool)
+    breaks = np.zeros(n, dtype=bool)
+    previous_end: int | None = None
+    for k, (a, b) in enumerate(window.offsets):
+        blocked[k] = bool(_STOP_RE.search(passage[a:b])) or any(x < b and a < y for x, y in credits)
+        if previous_end is not None and _STOP_RE.search(passage[previous_end:a]):
+            breaks[k] = True
+        previous_end = b
+    return Barriers(blocked, breaks)
+
+
 def best_span(
-    window: Window, start_logits: Sequence[float], end_logits: Sequence[float], *, max_answer: int
+    window: Window,
+    start_logits: Sequence[float],
+    end_logits: Sequence[float],
+    *,
+    max_answer: int,
+    barriers: Barriers | None = None,
 ) -> tuple[int, int, float] | None:
     """The passage-token span (positions, inclusive) with the highest start + end logit, and its margin over
-    the window's no-answer score (the ``[CLS]`` start + end)."""
+    the window's no-answer score (the ``[CLS]`` start + end); with ``barriers``, only spans that cross none."""
     s = np.asarray(start_logits, dtype=np.float64)
     e = np.asarray(end_logits, dtype=np.float64)
     lo, hi = window.context_start, window.context_start + len(window.offsets)
@@ -113,20 +146,37 @@ def best_span(
     grid = cs[:, None] + ce[None, :]
     n = hi - lo
     i, j = np.indices((n, n))
-    grid[(j < i) | (j >= i + max_answer)] = -np.inf
+    invalid = (j < i) | (j >= i + max_answer)
+    if barriers is not None:
+        # span i..j holds no blocked token and no break after its first token
+        blocked = np.concatenate(([0], np.cumsum(barriers.blocked)))
+        breaks = np.cumsum(barriers.breaks)
+        invalid |= (blocked[j + 1] - blocked[i]) > 0
+        invalid |= (breaks[j] - breaks[i]) > 0
+    grid[invalid] = -np.inf
     flat = int(np.argmax(grid))
     a, b = divmod(flat, n)
+    if not np.isfinite(grid[a, b]):
+        return None
     return a + lo, b + lo, float(grid[a, b] - (s[0] + e[0]))
 
 
 def decode_best(
-    windows: Sequence[Window], starts: Any, ends: Any, passages: Sequence[str], *, max_answer: int
+    windows: Sequence[Window],
+    starts: Any,
+    ends: Any,
+    passages: Sequence[str],
+    *,
+    max_answer: int,
+    question: str | None = None,
 ) -> ReaderSpan | None:
     """The best span over all windows (highest margin), as characters of its passage; probability 0 until
-    calibrated."""
+    calibrated. With the ``question``, spans keep inside a sentence and out of the credits (``span_barriers``)."""
+    credits = [credit_spans(p, question) for p in passages] if question is not None else []
     best: tuple[float, Window, int, int] | None = None
     for w, s, e in zip(windows, starts, ends, strict=True):
-        found = best_span(w, s, e, max_answer=max_answer)
+        barriers = span_barriers(w, passages[w.passage], credits[w.passage]) if question is not None else None
+        found = best_span(w, s, e, max_answer=max_answer, barriers=barriers)
         if found is not None and (best is None or found[2] > best[0]):
             best = (found[2], w, found[0], found[1])
     if best is None:
@@ -194,7 +244,7 @@ class OnnxReader:
         if not windows:
             return None
         starts, ends = self._session.run(["start_logits", "end_logits"], batch_arrays(windows))
-        span = decode_best(windows, starts, ends, passages, max_answer=self.max_answer)
+        span = decode_best(windows, starts, ends, passages, max_answer=self.max_answer, question=question)
         if span is None:
             return None
         return dataclasses.replace(span, probability=calibrate(span.margin, self.scale, self.bias))

@@ -130,7 +130,12 @@ def torch_predictor(model: Any, tokenizer_dir: Path, cfg: TrainConfig) -> Predic
         with torch.no_grad():
             out = model(**{k: torch.from_numpy(v) for k, v in batch_arrays(windows).items()})
         return decode_best(
-            windows, out.start_logits.numpy(), out.end_logits.numpy(), passages, max_answer=cfg.max_answer
+            windows,
+            out.start_logits.numpy(),
+            out.end_logits.numpy(),
+            passages,
+            max_answer=cfg.max_answer,
+            question=question,
         )
 
     return predict

@@ -353,3 +353,19 @@ def test_the_figure_rule_answers_first_and_the_reader_never_gives_a_figure_quest
         ExtractiveGenerator(reader=phrase).generate("恒口示范区一般财政预算收入增长了多少？", [make_hit(REPORT)])
     )
     assert draft.short_answer is None or any(c.isdigit() for c in draft.short_answer)
+
+
+@pytest.mark.parametrize(
+    ("question", "span", "answered"),
+    [
+        ("这项研究由哪家单位牵头完成？", "李晓华教授团队", False),  # a person's team is not an institution
+        ("这项研究报告由哪所高校发布？", "江南大学", True),
+        ("研究报告由哪个机构发布？", "王明", False),
+    ],
+)
+def test_an_organisation_question_takes_only_an_institution(question: str, span: str, answered: bool) -> None:
+    generator = ExtractiveGenerator(reader=ScriptedReader(span, 0.95))
+    _, draft = drain(generator.generate(question, NEWS))
+    assert (draft.short_answer == span) is answered, draft
+    if not answered:
+        assert draft.short_answer is None

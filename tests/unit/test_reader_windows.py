@@ -8,8 +8,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.backends.onnx_reader import CLS_ID, SEP_ID, Window, best_span, calibrate, passage_windows, question_ids
+from rag.backends.onnx_reader import (
+    CLS_ID,
+    SEP_ID,
+    Window,
+    best_span,
+    calibrate,
+    decode_best,
+    passage_windows,
+    question_ids,
+    span_barriers,
+)
 from rag.models import resolve_model
+from rag.text import credit_spans
 
 
 @pytest.fixture(scope="module")
@@ -84,3 +95,68 @@ def test_calibration_is_a_monotone_probability() -> None:
     assert ps == sorted(ps) and 0 < ps[0] < ps[-1] < 1
     assert calibrate(2.5, 0.8, -2.0) == pytest.approx(0.5)
     assert calibrate(1e6, 1.0, 0.0) == pytest.approx(1.0) and calibrate(-1e9, 1.0, 0.0) == pytest.approx(0.0)
+
+
+NEWS = "新华社杭州3月18日电（记者 郑晓）第五届钱塘杯围棋公开赛决赛在杭州结束。中国棋手王启元夺冠。\n编辑：林晓雨"
+
+
+def _logits_for(window: Window, text: str, passage: str, score: float) -> tuple[np.ndarray, np.ndarray]:
+    """Start/end logits that favour ``text`` (at its first place in ``passage``) with ``score`` each."""
+    n = len(window.input_ids)
+    start, end = np.zeros(n), np.zeros(n)
+    a = passage.index(text)
+    pos = window.position_of(a, a + len(text))
+    assert pos is not None
+    start[pos[0]] += score
+    end[pos[1]] += score
+    return start, end
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("来源：澜州发布 编辑：林晓雨\n为保障马拉松顺利举行", ["来源：澜州发布", "编辑：林晓雨"]),
+        ("新华社杭州3月18日电（记者 郑晓）第五届", ["（记者 郑晓）"]),
+        ("本报讯（通讯员 刘一 记者 陈二）全市", ["（通讯员 刘一 记者 陈二）"]),
+        ("本报记者 王五 李六 报道 记者从市交通局了解到，", ["本报记者 王五 李六 报道"]),
+        ("资金来源：中央财政补助，共计3亿元", []),  # a label inside a phrase is not a credit
+        ("记者从市交通局了解到，全市新建公路186公里", []),
+    ],
+)
+def test_news_credits_are_found_and_nothing_else(text: str, expected: list[str]) -> None:
+    assert [text[a:b] for a, b in credit_spans(text)] == expected
+
+
+def test_credits_stay_answerable_when_the_question_asks_for_them() -> None:
+    assert credit_spans(NEWS, "这篇报道的记者是谁？") == []
+    assert len(credit_spans(NEWS, "钱塘杯冠军是谁？")) == 2
+
+
+def test_a_span_never_holds_a_credit_or_runs_across_a_sentence(tokenizer) -> None:  # type: ignore[no-untyped-def]
+    q = question_ids(tokenizer, "钱塘杯冠军是谁？", max_question=48)
+    (w,) = passage_windows(q, tokenizer, NEWS, max_length=128, stride=16)
+    barriers = span_barriers(w, NEWS, credit_spans(NEWS, "钱塘杯冠军是谁？"))
+    # the byline's name is the model's favourite start, the answer's end its favourite end
+    s1, e1 = _logits_for(w, "郑晓", NEWS, 9.0)
+    s2, e2 = _logits_for(w, "杭州结束。中国棋手王启元", NEWS, 7.0)
+    s3, e3 = _logits_for(w, "王启元", NEWS, 5.0)
+    start, end = s1 + s2 + s3, e1 + e2 + e3
+    free = best_span(w, start, end, max_answer=40)
+    assert free is not None and _text(w, NEWS, free) == "郑晓）第五届钱塘杯围棋公开赛决赛在杭州结束。中国棋手王启元"
+    kept = best_span(w, start, end, max_answer=40, barriers=barriers)
+    assert kept is not None and _text(w, NEWS, kept) == "王启元"
+    # decode_best applies the same barriers when it is given the question, and the editor's name is blocked too
+    span = decode_best([w], [start], [end], [NEWS], max_answer=40, question="钱塘杯冠军是谁？")
+    assert span is not None and span.text == "王启元"
+    only_credits = np.zeros(len(w.input_ids))
+    only_credits[w.context_start :] = -5.0
+    ls, le = _logits_for(w, "林晓雨", NEWS, 50.0)
+    span = decode_best([w], [only_credits + ls], [only_credits + le], [NEWS], max_answer=40, question="冠军是谁？")
+    assert span is not None and "林晓雨" not in span.text
+    span = decode_best([w], [only_credits + ls], [only_credits + le], [NEWS], max_answer=40, question="编辑是谁？")
+    assert span is not None and span.text == "林晓雨"
+
+
+def _text(w: Window, passage: str, found: tuple[int, int, float]) -> str:
+    a, b = found[0] - w.context_start, found[1] - w.context_start
+    return passage[w.offsets[a][0] : w.offsets[b][1]]
