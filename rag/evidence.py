@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -30,6 +31,13 @@ class SentenceSupport:
     support: float
     covered: frozenset[str]
     score: float
+    # The sentence this one continues ("其中，…" after the total it breaks down): its words are this one's too.
+    antecedent: tuple[int, int] | None = None
+
+
+# A sentence opening with 其中 breaks down the one before it: "年末共有971个气象站。其中，无人值守气象站931个。"
+CONTINUES_RE = re.compile(r"\s*其中")
+CONTINUED_CREDIT = 0.9
 
 
 def _context(hit: Hit) -> str:
@@ -71,7 +79,8 @@ def score_sentences(
     """Every sentence of every hit with its support: the weighted share of the question's words it holds
     (words found only elsewhere in its hit count ``context_credit``), times ``missing_penalty`` for each
     specific word (year, name) that its hit lacks. The question's subject (its year and leading place) found
-    elsewhere in the hit counts ``subject_credit``: a report states them once for all its sentences."""
+    elsewhere in the hit counts ``subject_credit``: a report states them once for all its sentences. A sentence
+    that opens with 其中 holds the words of the sentence it breaks down at ``CONTINUED_CREDIT``."""
     total = sum(weights.values()) or 1.0
     out: list[SentenceSupport] = []
     for i, (hit, ev) in enumerate(zip(hits, evidence, strict=True)):
@@ -80,16 +89,29 @@ def score_sentences(
         missing = sum(1 for t in qa.terms if t.specific and in_hit[t.text] == 0.0)
         penalty = missing_penalty**missing
         prior = 0.02 * (len(hits) - i) / len(hits)
+        previous: tuple[int, int] | None = None
+        antecedent: tuple[int, int] | None = None
         for start, end in _sentences(text):
+            chained = antecedent is not None
             sentence = text[start:end].lower()
+            if previous is not None and CONTINUES_RE.match(sentence):
+                antecedent = previous
+            elif not (
+                chained and previous is not None and text[previous[0] : previous[1]].rstrip()[-1:] in ("；", ";")
+            ):
+                antecedent = None  # … and so do the ；-separated parts that follow it, up to the sentence end
+            before = text[antecedent[0] : antecedent[1]].lower() if antecedent else ""
             got = 0.0
             covered = set()
             for t in qa.terms:
                 m = t.match(sentence)
                 if m > 0:
                     covered.add(t.text)
+                elif before:
+                    m = CONTINUED_CREDIT * t.match(before)
                 credit = subject_credit if t.subject else context_credit
                 got += weights[t.text] * max(m, credit * in_hit[t.text])
             support = penalty * got / total
-            out.append(SentenceSupport(i, start, end, support, frozenset(covered), support + prior))
+            out.append(SentenceSupport(i, start, end, support, frozenset(covered), support + prior, antecedent))
+            previous = (start, end)
     return out

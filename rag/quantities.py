@@ -137,6 +137,8 @@ def figure_choices(
         own = low[spans[k][0] : f.start] + " " + low[f.end : spans[k][1]]
         if stock_asked != flow_asked and _counts_the_other(own, stock_asked=stock_asked):
             continue
+        if _total_of_listed(_lead(sentence, f.start).lower(), compact_question.lower()):
+            continue
         content = "".join(_HAN_RE.findall(_FILLER_RE.sub("", own)))
         unexplained = _unexplained(content, focus)
         elliptical = len(content) <= _ELLIPTICAL_CHARS and not unexplained
@@ -342,6 +344,52 @@ def _counts_the_other(clause: str, *, stock_asked: bool) -> bool:
     if stock_asked:
         return bool(_FLOW.search(clause)) and not _STOCK.search(clause)
     return bool(_STOCK.search(clause)) and not _FLOW.search(clause)
+
+
+_LIST_RE = re.compile(r"(?:[\u4e00-\u9fff]{1,8}、)+[\u4e00-\u9fff]{1,8}")
+_TOTAL_WORD_RE = re.compile(r"共计|合计|总计|一共|总共|共")
+
+
+def listed_items(text: str) -> list[list[tuple[int, int]]]:
+    """The enumerations of ``text`` ("铁路、公路、水路、民航共…"), each as the spans of its items' cores. The first
+    item may carry the list's modifier ("全国铁路") and the last runs into the rest ("民航共发送"), so both are cut
+    to the width of the items between them (or, in a two-item list, of the shorter one, at most 4)."""
+    out: list[list[tuple[int, int]]] = []
+    for m in _LIST_RE.finditer(text):
+        items = m.group().split("、")
+        inner = [len(x) for x in items[1:-1]]
+        width = min(inner) if inner else min(len(items[0]), len(items[-1]), 4)
+        spans: list[tuple[int, int]] = []
+        pos = m.start()
+        for k, item in enumerate(items):
+            if k == 0:
+                spans.append((pos + max(0, len(item) - width), pos + len(item)))
+            elif k == len(items) - 1:
+                spans.append((pos, pos + min(width, len(item))))
+            else:
+                spans.append((pos, pos + len(item)))
+            pos += len(item) + 1
+        out.append(spans)
+    return out
+
+
+def _lead(sentence: str, start: int) -> str:
+    """The words before ``start`` back to the last comma, colon or sentence end (enumerations kept whole)."""
+    cut = max(sentence.rfind(p, 0, start) for p in "，,；;。：:")
+    return sentence[cut + 1 : start]
+
+
+def _total_of_listed(lead: str, question: str) -> bool:
+    """A figure that totals a list of items ("铁路、公路、水路、民航共发送旅客2904.2万人次") when the question names
+    some of the items but not all: it asks for one item's figure, which this is not."""
+    for items in listed_items(lead):
+        end = items[-1][1]
+        if not _TOTAL_WORD_RE.search(lead[end : end + 8]):
+            continue
+        named = [lead[a:b] in question for a, b in items]
+        if any(named) and not all(named):
+            return True
+    return False
 
 
 _TOWARDS_ASK = re.compile(r"(?:降|减|缩短|缩小|压缩|提高|提升|增加|增长|上升|升|恢复|扩大)(?:到|至)")

@@ -17,8 +17,9 @@ from rag.quantities import (
     best_figure,
     clause_focus,
     focus_terms,
+    listed_items,
 )
-from rag.questions import AnswerKind, QuestionAnalysis, analyse_question, answer_spans, fits_kind, pick_span
+from rag.questions import AnswerKind, QuestionAnalysis, Term, analyse_question, answer_spans, fits_kind, pick_span
 from rag.text import split_sentences
 from rag.types import Draft, Hit, ReaderSpan
 
@@ -192,8 +193,10 @@ class ExtractiveGenerator:
         pool = [c for c in cands[: self.figure_pool] if c.support >= floor]
         best: tuple[float, SentenceSupport, FigureChoice] | None = None
         for c in pool:
-            sentence = hits[c.hit_index].chunk.text[c.start : c.end]
-            choice = best_figure(sentence, asked, focus, weights, question)
+            text = hits[c.hit_index].chunk.text
+            sentence = text[c.start : c.end]
+            own = _own_focus(focus, sentence, text, c.antecedent)
+            choice = best_figure(sentence, asked, own, weights, question) if own else None
             if choice is None or choice.focus < MIN_FOCUS:
                 continue
             rank = c.score + self.figure_weight * choice.strength
@@ -248,6 +251,32 @@ class ExtractiveGenerator:
         sentence = hits[first.hit_index].chunk.text[first.start : first.end]
         short = sentence[picked[0][0] : picked[0][1]].strip() if picked else None
         return ordered, short or None
+
+
+def _own_focus(focus: list[Term], sentence: str, text: str, antecedent: tuple[int, int] | None) -> list[Term] | None:
+    """The focus words a figure of ``sentence`` must carry in its own clause, or None when it cannot answer.
+
+    A breakdown ("其中，铁路发送旅客696.3万人次；公路…") leaves the dates and names of the total it breaks down
+    ("1月24日(春运第18天)") to that sentence; its content words it must carry itself. When the total lists its
+    items ("铁路、公路、水路、民航共…"), the question must name something of the breakdown's own that the rest of
+    the total's sentence does not hold, or it asks for the total."""
+    if antecedent is None:
+        return focus
+    before = text[antecedent[0] : antecedent[1]].lower()
+    lists = listed_items(before)
+    low = sentence.lower()
+    if lists:
+        unlisted = _blank(before, [span for spans in lists for span in spans])
+        if not any(t.match(low) > t.match(unlisted) for t in focus):
+            return None
+    return [t for t in focus if t.match(low) > 0 or not (t.specific and t.match(before) >= 1.0)]
+
+
+def _blank(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    chars = list(text)
+    for a, b in spans:
+        chars[a:b] = " " * (b - a)
+    return "".join(chars)
 
 
 def _sentence_of(text: str, span: ReaderSpan) -> SentenceSupport:

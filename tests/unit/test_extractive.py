@@ -369,3 +369,28 @@ def test_an_organisation_question_takes_only_an_institution(question: str, span:
     assert (draft.short_answer == span) is answered, draft
     if not answered:
         assert draft.short_answer is None
+
+
+# A total and its breakdown ("其中…"), written for these tests.
+BREAKDOWN = (
+    "据市交通运输局消息，10月3日（国庆假期第3天），全市铁路、公路、水路、民航共发送旅客186.4万人次，环比增长4.1%。"
+    "其中，全市铁路发送旅客52.7万人次，环比增长6.2%；公路发送旅客121.3万人次，环比增长2.9%；"
+    "水路发送旅客3.6万人次，环比下降1.5%。"
+    "年末全市共有312个自动气象站。其中，有人值守气象站27个，无人值守气象站285个。"
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("国庆假期第3天全市铁路发送旅客多少人次？", "52.7万人次"),  # the breakdown, not the listed total
+        ("10月3日公路发送旅客多少人次？", "121.3万人次"),  # a later ；-part of the breakdown
+        ("国庆假期第3天全市共发送旅客多少人次？", "186.4万人次"),  # the total is asked: no item is named
+        ("国庆假期第3天民航发送旅客多少人次？", None),  # listed in the total, no figure of its own
+        ("年末全市共有多少个无人值守气象站？", "285个"),  # the breakdown sentence holds the total's words too
+        ("年末全市共有多少个自动气象站？", "312个"),
+    ],
+)
+def test_a_breakdown_answers_for_its_item_and_a_listed_total_only_for_all(question: str, expected: str | None) -> None:
+    _, draft = run(question, [make_hit(BREAKDOWN)])
+    assert draft.grounded and draft.short_answer == expected, draft

@@ -17,6 +17,7 @@ from rag.quantities import (
     clauses,
     find_figures,
     focus_terms,
+    listed_items,
     measure_word,
 )
 from rag.questions import analyse_question
@@ -204,3 +205,16 @@ def test_a_subset_or_a_flow_does_not_answer_a_question_about_the_whole() -> None
 
 def test_subject_words_spread_over_the_clause() -> None:
     assert answer("完成多少户危房改造？", "住房保障方面，全年完成32户农村危房改造") == "32户"
+
+
+@pytest.mark.parametrize(
+    ("text", "items"),
+    [
+        ("全国铁路、公路、水路、民航共发送旅客", ["铁路", "公路", "水路", "民航"]),
+        ("城镇、农村居民人均可支配收入", ["城镇", "农村"]),
+        ("没有列举的句子", []),
+    ],
+)
+def test_listed_items_are_cut_to_the_width_of_their_siblings(text: str, items: list[str]) -> None:
+    found = listed_items(text)
+    assert [text[a:b] for spans in found for a, b in spans] == items
