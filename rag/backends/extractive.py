@@ -64,6 +64,7 @@ class ExtractiveGenerator:
         rule_kinds: frozenset[AnswerKind] = RULE_KINDS,
         reader_refusal_floor: float = 0.7,
         reader_rule_floor: float = 0.8,
+        reader_quote_floor: float = 0.4,
     ) -> None:
         self.min_support = min_support
         self.max_sentences = max_sentences
@@ -91,6 +92,8 @@ class ExtractiveGenerator:
         # figure_dev a short answer.
         self.reader_refusal_floor = reader_refusal_floor
         self.reader_rule_floor = reader_rule_floor
+        # A span below the threshold but at least this likely still has its sentence quoted (no short answer).
+        self.reader_quote_floor = reader_quote_floor
 
     def generate(self, question: str, hits: Sequence[Hit]) -> PieceStream[str, None, Draft]:
         """Yield the cited sentence(s) piece by piece; return the short answer and whether it is grounded."""
@@ -98,15 +101,7 @@ class ExtractiveGenerator:
         chosen = self.choose(question, qa, hits)
         probability: float | None = None
         if self.reader is not None and hits and not (qa.kind in self.rule_kinds and chosen and chosen[1]):
-            # The reader needs more confidence to answer where the rules refused (the passages hardly cover
-            # the question: unanswerable questions look like that) or where the figure rules found no figure
-            # (the passage names the subject but states no figure: the reader then tends to pick another one).
-            floor = self.reader_rule_floor if qa.kind in self.rule_kinds else 0.0
-            if chosen is None:
-                floor = max(floor, self.reader_refusal_floor)
-            read = self.read(question, qa, hits, floor=floor)
-            if read is not None:
-                chosen, probability = ([read[0]], read[1]), read[2]
+            chosen, probability = self._with_reader(question, qa, hits, chosen)
         if chosen is None:
             yield NOT_FOUND_EN if qa.english else NOT_FOUND_ZH
             reason = "no passages were retrieved" if not hits else "the passages do not cover the question"
@@ -162,13 +157,38 @@ class ExtractiveGenerator:
                     break
         return chosen[: self.max_sentences], short
 
-    def read(
-        self, question: str, qa: QuestionAnalysis, hits: Sequence[Hit], *, floor: float = 0.0
-    ) -> tuple[SentenceSupport, str, float] | None:
-        """The reader's span over the top passages when its calibrated probability reaches the threshold: the
-        sentence(s) holding it (to quote), the span (the short answer) and its probability; else None."""
+    def _with_reader(
+        self,
+        question: str,
+        qa: QuestionAnalysis,
+        hits: Sequence[Hit],
+        chosen: tuple[list[SentenceSupport], str | None] | None,
+    ) -> tuple[tuple[list[SentenceSupport], str | None] | None, float | None]:
+        """The rules' choice revised by the reader: its span answers when confident; when unsure but not
+        hopeless, the sentence it would answer from is quoted after the rules' one, with no short answer."""
         assert self.reader is not None
+        # The reader needs more confidence to answer where the rules refused (the passages hardly cover the
+        # question: unanswerable questions look like that) or where the figure rules found no figure (the
+        # passage names the subject but states no figure: the reader then tends to pick another one).
+        floor = self.reader_rule_floor if qa.kind in self.rule_kinds else 0.0
+        if chosen is None:
+            floor = max(floor, self.reader_refusal_floor)
         span = self.reader.read(question, [h.chunk.text for h in hits[: self.reader_passages]])
+        read = self.accept(span, qa, hits, floor=floor)
+        if read is not None:
+            return ([read[0]], read[1]), read[2]
+        if span is not None and chosen is not None and not chosen[1] and span.probability >= self.reader_quote_floor:
+            where = _sentence_of(hits[span.passage].chunk.text, span)
+            if not any(_same(where, c) for c in chosen[0]):
+                return ([chosen[0][0], where], None), None
+        return chosen, None
+
+    def accept(
+        self, span: ReaderSpan | None, qa: QuestionAnalysis, hits: Sequence[Hit], *, floor: float = 0.0
+    ) -> tuple[SentenceSupport, str, float] | None:
+        """The reader's span when its calibrated probability reaches the threshold (and ``floor``) and it fits
+        the question's kind: the sentence(s) holding it (to quote), the span (the short answer) and its
+        probability; else None."""
         if span is None or span.probability < max(self.reader_threshold, floor) or not span.text.strip():
             return None
         if qa.kind is AnswerKind.FIGURE and not _has_digit(span.text):

@@ -394,3 +394,17 @@ BREAKDOWN = (
 def test_a_breakdown_answers_for_its_item_and_a_listed_total_only_for_all(question: str, expected: str | None) -> None:
     _, draft = run(question, [make_hit(BREAKDOWN)])
     assert draft.grounded and draft.short_answer == expected, draft
+
+
+def test_an_unsure_reader_span_has_its_sentence_quoted_without_a_short_answer() -> None:
+    hits = [
+        make_hit("第五届钱塘杯围棋公开赛决赛18日在杭州棋院结束，来自12个国家的棋手参赛。", 0),
+        make_hit("经过三番棋较量，中国棋手王启元九段战胜对手，夺得冠军。", 1),
+    ]
+    question = "第五届钱塘杯围棋公开赛冠军是谁？"
+    pieces, draft = drain(ExtractiveGenerator(reader=ScriptedReader("王启元", 0.45)).generate(question, hits))
+    text = "".join(pieces)
+    assert draft.grounded and draft.short_answer is None and draft.reader_probability is None
+    assert "王启元九段" in text and text.endswith("[2]"), text  # below the threshold (0.5): quoted, not answered
+    pieces, draft = drain(ExtractiveGenerator(reader=ScriptedReader("王启元", 0.2)).generate(question, hits))
+    assert "王启元" not in "".join(pieces) and draft.short_answer is None  # too unsure even to quote
