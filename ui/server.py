@@ -8,13 +8,16 @@ import logging
 from fastapi import FastAPI
 
 from rag.api.app import app_from_env as api_from_env
-from ui.app import PATH, mount_ui
 
 log = logging.getLogger(__name__)
 
 
 def app_from_env() -> FastAPI:
-    """The API from the RAG_* environment with the web UI mounted."""
-    app = mount_ui(api_from_env())
+    """The API from the RAG_* environment with the web UI mounted. The API starts loading the index and the
+    models first: importing the UI (Gradio, ~3 s) then overlaps with it."""
+    api = api_from_env()
+    from ui.app import PATH, mount_ui
+
+    app = mount_ui(api)
     log.warning("web UI at %s", PATH)  # uvicorn shows warnings by default; the address matters to the operator
     return app

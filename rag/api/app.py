@@ -95,16 +95,28 @@ async def handle_rag_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def create_app(settings: Settings, *, load_in_background: bool = True, service: RagService | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    *,
+    load_in_background: bool = True,
+    service: RagService | None = None,
+    load_now: bool = False,
+) -> FastAPI:
     """The API over the service ``build_service(settings)`` makes (or ``service``). The model and index load
     when the app starts (in a thread when ``load_in_background``: `/health` answers at once and `/ready` says
-    503 until they are in)."""
+    503 until they are in) — or, with ``load_now``, from here on, while the server (and the web UI) is still
+    being set up."""
     service = service or build_service(settings)
+    loader: threading.Thread | None = None
+    if load_in_background and load_now:
+        loader = threading.Thread(target=service.live.load, name="rag-load-pipeline", daemon=True)
+        loader.start()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if load_in_background:
-            threading.Thread(target=service.live.load, name="rag-load-pipeline", daemon=True).start()
+            if loader is None:
+                threading.Thread(target=service.live.load, name="rag-load-pipeline", daemon=True).start()
         else:
             service.live.load()
         yield
@@ -135,8 +147,8 @@ def create_app(settings: Settings, *, load_in_background: bool = True, service: 
 
 
 def app_from_env() -> FastAPI:
-    """`rag serve`'s app factory: the API from the RAG_* environment, loading in the background."""
-    return create_app(Settings())
+    """`rag serve`'s app factory: the API from the RAG_* environment, loading in the background from now on."""
+    return create_app(Settings(), load_now=True)
 
 
 def worker_app_from_env() -> FastAPI:

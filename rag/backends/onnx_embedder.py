@@ -189,8 +189,25 @@ def prune_stale_exports(cache_dir: Path, source: dict[str, Any]) -> list[Path]:
     return removed
 
 
+FIDELITY_FILE = "fidelity.json"  # beside an export: how close its vectors came to the original model's
+
+
+def recorded_fidelity(model: str, cache_dir: Path, *, quantize: bool = True) -> dict[str, Any] | None:
+    """The fidelity check recorded beside the cached export of ``model`` (None when there is none yet)."""
+    path = Path(resolve_model(model))
+    if not path.is_dir():
+        return None
+    try:
+        record = json.loads((Path(cache_dir) / _model_key(path, quantize=quantize) / FIDELITY_FILE).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
 class OnnxEmbedder:
     """The same model as ``SentenceTransformerEmbedder``, run by ONNX Runtime (int8 by default)."""
+
+    backend = "onnx"
 
     def __init__(
         self,
@@ -213,6 +230,7 @@ class OnnxEmbedder:
         self.name = model
         self.batch_size = batch_size
         self.query_prefix = query_prefix
+        self.quantize = quantize
         path = Path(resolve_model(model))
         if not path.is_dir():
             raise ConfigError(f"the onnx embedder needs a local model folder; {model!r} is not one")
@@ -234,6 +252,16 @@ class OnnxEmbedder:
         self._tokenizer.enable_truncation(max_length=max_length)
         self._tokenizer.enable_padding()
         self.dim = int(self._embed_batch(["维度"]).shape[1])
+
+    def fidelity(self) -> dict[str, Any] | None:
+        """The fidelity check recorded for this export (``rag.indexing.steps.measure_fidelity``), or None."""
+        return recorded_fidelity(self.name, self.model_file.parent.parent, quantize=self.quantize)
+
+    def record_fidelity(self, record: dict[str, Any]) -> None:
+        """Keep the check beside the export (written whole): every later build of this model reuses it."""
+        tmp = self.model_file.parent / f".{FIDELITY_FILE}.{os.getpid()}"
+        tmp.write_text(json.dumps(record, indent=2), encoding="utf-8")
+        os.replace(tmp, self.model_file.parent / FIDELITY_FILE)
 
     def _embed_batch(self, texts: Sequence[str]) -> FloatArray:
         encodings = self._tokenizer.encode_batch(list(texts))

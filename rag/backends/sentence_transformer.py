@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 class SentenceTransformerEmbedder:
     """A sentence-transformers model producing L2-normalised float32 vectors."""
 
+    backend = "sentence-transformers"
+
     def __init__(self, model: str, *, device: str = "cpu", batch_size: int = 32, query_prefix: str = "") -> None:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         from sentence_transformers import SentenceTransformer

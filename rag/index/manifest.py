@@ -70,12 +70,14 @@ class Manifest:
 
     def check(self, *, embedder: dict[str, Any], chunking: dict[str, Any]) -> None:
         """Refuse a build made with another embedder or chunking than the current settings ask for."""
-        built = {k: self.embedder.get(k) for k in ("backend", "model")}
-        wanted = {k: embedder.get(k) for k in ("backend", "model")}
+        # The model decides the vector space; the path that ran it (int8 ONNX or sentence-transformers) is the
+        # manifest's to say, and serving follows it for uploads, so one index never mixes paths.
+        built = {k: self.embedder.get(k) or "" for k in ("model", "query_prefix")}
+        wanted = {k: embedder.get(k) or "" for k in ("model", "query_prefix")}
         if built != wanted:
             raise IndexMismatchError(
                 f"the index was built with embedder {built} but the settings ask for {wanted} — "
-                "run `rag index build --rebuild` (or set RAG_EMBEDDER__MODEL back)"
+                "run `rag index build --rebuild` (or set RAG_EMBEDDER__MODEL / __QUERY_PREFIX back)"
             )
         if self.chunking != chunking:
             raise IndexMismatchError(

@@ -19,7 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from rag import __version__
-from rag.errors import IndexBusyError, IndexMismatchError, IndexNotFoundError, StorageFullError
+from rag.backends.onnx_embedder import OnnxEmbedder, recorded_fidelity
+from rag.errors import (
+    BackendUnavailableError,
+    ConfigError,
+    IndexBusyError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    StorageFullError,
+)
 from rag.factories import create_embedder, embedder_fingerprint
 from rag.index import store
 from rag.index.manifest import FORMAT_VERSION, Counts, Manifest
@@ -28,7 +36,7 @@ from rag.indexing.plan import can_reuse, plan_vectors
 from rag.indexing.vectors import VectorFile, build_vector_index
 from rag.loaders import discover_files
 from rag.protocols import Embedder
-from rag.settings import Settings
+from rag.settings import EmbedderSettings, Settings
 from rag.text import TOKENIZER_VERSION
 
 log = logging.getLogger("rag.indexing")  # the name it had as one module: log settings that name it still apply
@@ -89,7 +97,7 @@ def build_index(
     report = BuildReport(index_dir=index_dir)
     say = on_event or (lambda msg: log.info(msg))
     wanted: dict[str, Any] = {
-        "embedder": embedder_fingerprint(settings.embedder),
+        "embedder": embedder_fingerprint(document_settings(settings.embedder), embedder),
         "chunking": settings.chunking.model_dump(),
         "lexical": {"backend": settings.index.lexical_backend, "tokenizer": TOKENIZER_VERSION},
     }
@@ -99,7 +107,7 @@ def build_index(
         tmp = store.builds_dir(index_dir) / f".tmp-{build_id}"
         tmp.mkdir(parents=True)
         try:
-            built = _build_into(tmp, settings, roots, previous, embedder, report, progress=progress, say=say)
+            built = _build_into(tmp, settings, roots, previous, embedder, report, wanted, progress=progress, say=say)
             report.seconds = time.perf_counter() - t0
             report.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             manifest = _manifest(built, build_id=build_id, wanted=wanted, roots=roots, report=report)
@@ -126,6 +134,47 @@ def build_index(
     return report
 
 
+def document_settings(cfg: EmbedderSettings) -> EmbedderSettings:
+    """The embedder settings documents are embedded with: ``cfg``, unless its int8 export is on record as too
+    far from the original model, in which case the original (sentence-transformers) does it."""
+    if cfg.backend == "onnx" and cfg.quantize:
+        record = recorded_fidelity(cfg.model, cfg.cache_dir)
+        if record is not None and not record.get("passed", True):
+            return cfg.model_copy(update={"backend": "sentence-transformers"})
+    return cfg
+
+
+def document_embedder(cfg: EmbedderSettings, texts: Sequence[str], *, say: Callable[[str], None]) -> Embedder:
+    """The embedder for a build's documents. An int8 export is checked once against the original model on a
+    sample of ``texts`` (the chunks about to be embedded; ``steps.measure_fidelity``), the result kept beside
+    the export; below the thresholds the original model embeds the documents instead, and the build says so."""
+    embedder = create_embedder(document_settings(cfg))
+    if not isinstance(embedder, OnnxEmbedder) or not embedder.quantize:
+        return embedder
+    record = embedder.fidelity()
+    reference: Embedder | None = None
+    if record is None:
+        try:
+            reference = create_embedder(cfg.model_copy(update={"backend": "sentence-transformers"}))
+        except (BackendUnavailableError, ConfigError, ImportError) as exc:
+            say(f"the int8 export of {cfg.model} is used unchecked: the original model cannot be loaded ({exc})")
+            return embedder
+        record = steps.measure_fidelity(embedder, reference, steps.fidelity_sample(texts))
+        embedder.record_fidelity(record)
+        say(
+            f"int8 export of {cfg.model} checked on {record['sample']} chunks: mean cosine "
+            f"{record.get('mean_cosine')}, least {record.get('min_cosine')}, top-10 agreement "
+            f"{record.get('top10_agreement')}"
+        )
+    if record.get("passed", True):
+        return embedder
+    say(
+        f"the int8 export of {cfg.model} is too far from the original model ({record}): documents are embedded "
+        "by sentence-transformers instead (RAG_EMBEDDER__BACKEND=sentence-transformers skips the export)"
+    )
+    return reference or create_embedder(cfg.model_copy(update={"backend": "sentence-transformers"}))
+
+
 def _build_into(
     tmp: Path,
     settings: Settings,
@@ -133,6 +182,7 @@ def _build_into(
     previous: _Previous | None,
     embedder: Embedder | None,
     report: BuildReport,
+    wanted: dict[str, Any],
     *,
     progress: bool,
     say: Callable[[str], None],
@@ -156,10 +206,15 @@ def _build_into(
     report.chunks, report.embedded_chunks = len(corpus.texts), len(plan.embed)
 
     if plan.embed and embedder is None:
-        embedder = create_embedder(settings.embedder)
+        embedder = document_embedder(settings.embedder, [corpus.texts[r] for r in plan.embed], say=say)
+        made_by = embedder_fingerprint(settings.embedder, embedder)
+        if made_by != wanted["embedder"]:  # the int8 export failed its check just now: no vector of it is kept
+            wanted["embedder"] = made_by
+            plan = plan_vectors({}, corpus.documents)
+            previous = None
     dim = embedder.dim if embedder is not None else previous.manifest.dim if previous else 0
     if not dim:
-        embedder = create_embedder(settings.embedder)
+        embedder = create_embedder(document_settings(settings.embedder))
         dim = embedder.dim
 
     vectors = VectorFile.create(tmp / store.VECTORS, rows=report.chunks, dim=dim)

@@ -151,6 +151,59 @@ def copy_vectors(source: VectorFile, out: VectorFile, spans: Iterable[tuple[int,
             out.write(new_first + offset, source.read(old_first + offset, old_first + offset + n))
 
 
+# int8 document vectors are kept when, on a sample of the corpus's own chunks, they stay this close to the
+# original model's (BENCHMARKS.md, "int8 documents by default"): the mean and the least cosine of the same
+# chunk's two vectors, and the share of each probe's ten nearest chunks that both find.
+FIDELITY_MIN_MEAN_COSINE = 0.99
+FIDELITY_MIN_COSINE = 0.95
+FIDELITY_MIN_TOP10 = 0.8
+FIDELITY_SAMPLE = 256
+FIDELITY_PROBES = 32
+
+
+def fidelity_sample(texts: Sequence[str], *, size: int = FIDELITY_SAMPLE) -> list[str]:
+    """Up to ``size`` texts spread evenly over ``texts`` (the chunks about to be embedded)."""
+    if len(texts) <= size:
+        return list(texts)
+    step = len(texts) / size
+    return [texts[int(k * step)] for k in range(size)]
+
+
+def measure_fidelity(candidate: Embedder, reference: Embedder, texts: Sequence[str]) -> dict[str, Any]:
+    """How close ``candidate`` (the int8 export) embeds ``texts`` to ``reference`` (the original model): the
+    cosine of each text's two vectors, and for probes made of the texts' openings (question-like: short, on
+    the same topics) how many of the ten nearest texts both agree on. ``passed`` says whether all three
+    figures reach the thresholds above."""
+    texts = [t for t in texts if t.strip()]
+    if not texts:
+        return {"passed": True, "sample": 0}
+    a, b = candidate.embed(texts), reference.embed(texts)
+    cosines = np.sum(a * b, axis=1)
+    probes = [t[:24] for t in texts[:: max(1, len(texts) // FIDELITY_PROBES)]][:FIDELITY_PROBES]
+    k = min(10, len(texts))
+    pa = candidate.embed(probes, is_query=True) @ a.T
+    pb = reference.embed(probes, is_query=True) @ b.T
+    top_a, top_b = np.argsort(-pa, axis=1)[:, :k], np.argsort(-pb, axis=1)[:, :k]
+    agreement = float(np.mean([len(set(x) & set(y)) / k for x, y in zip(top_a, top_b, strict=True)]))
+    mean, least = round(float(np.mean(cosines)), 5), round(float(np.min(cosines)), 5)
+    record: dict[str, Any] = {
+        "sample": len(texts),
+        "probes": len(probes),
+        "mean_cosine": mean,
+        "min_cosine": least,
+        "top10_agreement": round(agreement, 4),
+        "thresholds": {
+            "mean_cosine": FIDELITY_MIN_MEAN_COSINE,
+            "min_cosine": FIDELITY_MIN_COSINE,
+            "top10_agreement": FIDELITY_MIN_TOP10,
+        },
+    }
+    record["passed"] = (
+        mean >= FIDELITY_MIN_MEAN_COSINE and least >= FIDELITY_MIN_COSINE and agreement >= FIDELITY_MIN_TOP10
+    )
+    return record
+
+
 def build_lexical(texts: Iterable[str], *, backend: str) -> Any:
     """The lexical index of every chunk's text, in row order (saved by the caller once it has let go of them)."""
     return registry.load("lexical", backend).build(texts)

@@ -38,7 +38,7 @@ def test_a_query_backend_whose_library_is_missing_falls_back_with_a_warning(
 
 def test_an_unknown_query_backend_is_a_configuration_error() -> None:
     with pytest.raises(ConfigError, match="RAG_EMBEDDER__QUERY_BACKEND"):
-        create_query_embedder(EmbedderSettings(query_backend="onx"), HashingEmbedder())
+        create_query_embedder(EmbedderSettings(backend="sentence-transformers", query_backend="onx"), HashingEmbedder())
 
 
 def test_installed_backends_leave_out_those_whose_library_is_missing() -> None:

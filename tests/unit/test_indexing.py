@@ -145,3 +145,24 @@ def test_documents_filtered_by_id_and_date(tmp_path: Path) -> None:
     assert chunks.filter_documents(doc_ids=[]) == []
     hits = pipeline.search("游园多少个", date_to="2020-01-01").hits
     assert hits and all(h.date == "2019-05-01" for h in hits)
+
+
+def test_the_fidelity_check_passes_a_faithful_copy_and_fails_a_drifting_one() -> None:
+    from rag.backends.hashing_embedder import HashingEmbedder
+    from rag.indexing.steps import fidelity_sample, measure_fidelity
+
+    texts = [f"第{k}条：全县新建农村公路{k * 3}公里，改造危房{k}户，新增就业{k * 11}人。" for k in range(120)]
+    sample = fidelity_sample(texts, size=50)
+    assert len(sample) == 50 and sample[0] == texts[0] and len(set(sample)) == 50
+    same = measure_fidelity(HashingEmbedder(), HashingEmbedder(), sample)
+    assert same["passed"] and same["mean_cosine"] == pytest.approx(1.0) and same["top10_agreement"] == 1.0
+
+    class Drifting(HashingEmbedder):
+        def embed(self, texts, *, is_query=False, show_progress=False):  # type: ignore[no-untyped-def]
+            vectors = super().embed(texts, is_query=is_query)
+            noise = np.random.default_rng(0).normal(size=vectors.shape).astype(np.float32)
+            mixed = vectors + 0.5 * noise / np.linalg.norm(noise, axis=1, keepdims=True)
+            return mixed / np.linalg.norm(mixed, axis=1, keepdims=True)
+
+    drift = measure_fidelity(Drifting(), HashingEmbedder(), sample)
+    assert not drift["passed"] and drift["mean_cosine"] < 0.99, drift

@@ -55,6 +55,8 @@ def test_other_settings_are_refused_with_the_fix(build: Path) -> None:
         manifest.check(embedder={**manifest.embedder, "model": "other-model"}, chunking=manifest.chunking)
     with pytest.raises(IndexMismatchError, match="RAG_CHUNKING"):
         manifest.check(embedder=manifest.embedder, chunking={**manifest.chunking, "size": 1})
+    # the path that ran the model (int8 ONNX or sentence-transformers) is the manifest's: serving follows it
+    manifest.check(embedder={**manifest.embedder, "backend": "onnx", "quantize": True}, chunking=manifest.chunking)
 
 
 def test_a_build_from_before_checksums_has_no_artifacts_to_check(build: Path) -> None:
