@@ -192,16 +192,20 @@ def prune_stale_exports(cache_dir: Path, source: dict[str, Any]) -> list[Path]:
 FIDELITY_FILE = "fidelity.json"  # beside an export: how close its vectors came to the original model's
 
 
+def _read_fidelity(folder: Path) -> dict[str, Any] | None:
+    try:
+        record = json.loads((folder / FIDELITY_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
 def recorded_fidelity(model: str, cache_dir: Path, *, quantize: bool = True) -> dict[str, Any] | None:
     """The fidelity check recorded beside the cached export of ``model`` (None when there is none yet)."""
     path = Path(resolve_model(model))
     if not path.is_dir():
         return None
-    try:
-        record = json.loads((Path(cache_dir) / _model_key(path, quantize=quantize) / FIDELITY_FILE).read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
-    return record if isinstance(record, dict) else None
+    return _read_fidelity(Path(cache_dir) / _model_key(path, quantize=quantize))
 
 
 class OnnxEmbedder:
@@ -255,7 +259,7 @@ class OnnxEmbedder:
 
     def fidelity(self) -> dict[str, Any] | None:
         """The fidelity check recorded for this export (``rag.indexing.steps.measure_fidelity``), or None."""
-        return recorded_fidelity(self.name, self.model_file.parent.parent, quantize=self.quantize)
+        return _read_fidelity(self.model_file.parent)  # the export's own folder: no second hash of the model
 
     def record_fidelity(self, record: dict[str, Any]) -> None:
         """Keep the check beside the export (written whole): every later build of this model reuses it."""
