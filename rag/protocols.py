@@ -58,7 +58,8 @@ class LexicalIndex(Protocol):
 
     @classmethod
     def build(cls, texts: Iterable[str]) -> LexicalIndex:
-        """The index of ``texts`` (row ``i`` is text ``i``)."""
+        """The index of ``texts`` (row ``i`` is text ``i``). A backend that can tokenise in worker processes
+        also takes ``processes=N``; the build passes it only for big enough corpora."""
         ...
 
     @classmethod

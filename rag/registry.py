@@ -120,6 +120,7 @@ def _onnx(cls: Any, cfg: Any, *, threads: int = 0) -> Any:
         cache_dir=cfg.cache_dir,
         quantize=cfg.quantize,
         batch_size=cfg.batch_size,
+        batch_tokens=cfg.batch_tokens,
         query_prefix=cfg.query_prefix,
         threads=threads,
     )

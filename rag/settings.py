@@ -44,7 +44,14 @@ class EmbedderSettings(BaseModel):
         "any sentence-transformers model name (e.g. `BAAI/bge-small-zh-v1.5`) or folder works.",
     )
     device: str = Field("cpu", description="Torch device, e.g. `cpu` or `cuda`.")
-    batch_size: int = Field(32, ge=1, description="Texts per encode batch.")
+    batch_size: int = Field(32, ge=1, description="Texts per encode batch (at most).")
+    batch_tokens: int = Field(
+        1024,
+        ge=0,
+        description="onnx backend: padded tokens per encode batch (texts × the longest one's length), texts "
+        "sorted by length first; small batches keep the attention in cache (BENCHMARKS.md, Speed). 0: "
+        "`batch_size` texts a batch.",
+    )
     query_prefix: str = Field("", description="Text put before each query (e.g. BGE's instruction).")
     cache_dir: Path = Field(
         default_factory=lambda: user_cache_dir() / "models",
@@ -77,6 +84,13 @@ class IndexSettings(BaseModel):
     vector_backend: str = Field("faiss", description="Registered vector index backend.")
     lexical_backend: str = Field("bm25", description="Registered lexical index backend.")
     keep_builds: int = Field(2, ge=1, description="Finished builds kept on disk (the current one included).")
+    tokenize_processes: int = Field(
+        0,
+        ge=0,
+        description="Worker processes that tokenise chunks for the lexical index (jieba), while the embedder runs "
+        "(0: the cores available; 1: in the build's own process). Indexes under 1,000 chunks are always tokenised "
+        "in process: starting the workers would cost more than it saves.",
+    )
     approximate_from: int = Field(
         50_000,
         ge=1,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +17,26 @@ if TYPE_CHECKING:
     from rag.protocols import FloatArray, IntArray
 
 DIR_NAME = "bm25"
+TOKENIZE_CHUNK = 256  # texts sent to a tokeniser process at a time
+
+
+@contextmanager
+def _token_lists(
+    texts: Iterable[str], tokenizer: Callable[[str], list[str]], processes: int
+) -> Iterator[Iterator[list[str]]]:
+    """Each text's tokens, in order: in this process, or from a pool of ``processes`` workers. The pool is
+    started by a fresh server process (``forkserver``), never forked from this one, which may already run
+    ONNX Runtime's threads; it is stopped when the block ends, also on an early exit."""
+    if processes <= 1:
+        yield map(tokenizer, texts)
+        return
+    ctx = multiprocessing.get_context("forkserver")
+    with ctx.Pool(processes, initializer=_warm, initargs=(tokenizer,)) as pool:
+        yield pool.imap(tokenizer, texts, chunksize=TOKENIZE_CHUNK)
+
+
+def _warm(tokenizer: Callable[[str], list[str]]) -> None:
+    tokenizer("预热")  # loads jieba's dictionary once per worker, before the first real chunk
 
 
 class Bm25Index:
@@ -28,7 +50,9 @@ class Bm25Index:
         self._size = 0
 
     @classmethod
-    def build(cls, texts: Iterable[str], **kwargs: Any) -> Bm25Index:
+    def build(cls, texts: Iterable[str], *, processes: int = 0, **kwargs: Any) -> Bm25Index:
+        """The index of ``texts``; ``processes`` > 1 tokenises them in that many worker processes (jieba holds
+        the GIL: threads would not help), in order, while this process maps the tokens to ids."""
         import bm25s
 
         self = cls(**kwargs)
@@ -36,8 +60,9 @@ class Bm25Index:
         # as 4-byte ids they take 600 MB.
         vocab: dict[str, int] = {"": 0}  # the empty token stands in for a chunk with no tokens
         ids: list[array[int]] = []
-        for text in texts:
-            ids.append(array("i", [vocab.setdefault(t, len(vocab)) for t in self._tokenize(text)] or [0]))
+        with _token_lists(texts, self._tokenize, processes) as token_lists:
+            for tokens in token_lists:
+                ids.append(array("i", [vocab.setdefault(t, len(vocab)) for t in tokens] or [0]))
         self._size = len(ids)
         if ids:
             self._bm25.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rag.errors import BackendUnavailableError, ConfigError
+from rag.machine import available_cpus
 from rag.models import resolve_model
 
 if TYPE_CHECKING:
@@ -220,6 +221,7 @@ class OnnxEmbedder:
         cache_dir: Path,
         quantize: bool = True,
         batch_size: int = 32,
+        batch_tokens: int = 1024,
         max_length: int = 512,
         query_prefix: str = "",
         threads: int = 0,
@@ -233,6 +235,7 @@ class OnnxEmbedder:
             ) from exc
         self.name = model
         self.batch_size = batch_size
+        self.batch_tokens = batch_tokens
         self.query_prefix = query_prefix
         self.quantize = quantize
         path = Path(resolve_model(model))
@@ -247,15 +250,17 @@ class OnnxEmbedder:
             os.replace(tmp, onnx_file.parent / "source.json")  # written whole: another process may read it
             prune_stale_exports(Path(cache_dir), source)
         options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
+        # ONNX Runtime's own default is the physical cores it sees, which in a container may be more than the
+        # process is given (affinity, CPU quota): oversubscribed threads only slow it down.
+        options.intra_op_num_threads = threads or available_cpus()
+        self.threads = options.intra_op_num_threads
         self.model_file = onnx_file  # the exported (and quantised) model this embedder runs
         self._session: Any = ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._tokenizer: Any = Tokenizer.from_file(str(path / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_length=max_length)
-        self._tokenizer.enable_padding()
-        self.dim = int(self._embed_batch(["维度"]).shape[1])
+        self._tokenizer.no_padding()  # each batch is padded to its own longest text (`_run`)
+        self.dim = int(self._run(self._tokenizer.encode_batch(["维度"])).shape[1])
 
     def fidelity(self) -> dict[str, Any] | None:
         """The fidelity check recorded for this export (``rag.indexing.steps.measure_fidelity``), or None."""
@@ -267,26 +272,48 @@ class OnnxEmbedder:
         tmp.write_text(json.dumps(record, indent=2), encoding="utf-8")
         os.replace(tmp, self.model_file.parent / FIDELITY_FILE)
 
-    def _embed_batch(self, texts: Sequence[str]) -> FloatArray:
-        encodings = self._tokenizer.encode_batch(list(texts))
-        feed = {
-            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
-            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
-        }
+    def _run(self, encodings: Sequence[Any]) -> FloatArray:
+        """The unit vectors of one batch of tokenised texts, padded to the longest of them."""
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(encodings), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        types = np.zeros_like(ids)
+        for row, e in enumerate(encodings):
+            n = len(e.ids)
+            ids[row, :n], mask[row, :n], types[row, :n] = e.ids, e.attention_mask, e.type_ids
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
         out = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         vectors: FloatArray = (out / np.maximum(norms, 1e-12)).astype(np.float32)
         return vectors
 
     def embed(self, texts: Sequence[str], *, is_query: bool = False, show_progress: bool = False) -> FloatArray:
-        """Encode ``texts`` in batches of similar length (less padding), returned in the given order."""
+        """Encode ``texts``, returned in the given order: tokenised once, sorted by length and cut into batches
+        of at most ``batch_tokens`` padded tokens (and ``batch_size`` texts). Small batches of similar length
+        waste little on padding and keep the attention's working set in cache: on the machines measured,
+        1,024 tokens a batch embedded RGB passages 1.3-1.5x faster than 32 texts a batch (BENCHMARKS.md)."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         items = [self.query_prefix + t for t in texts] if is_query and self.query_prefix else list(texts)
-        order = np.argsort([len(t) for t in items], kind="stable")
+        encodings = self._tokenizer.encode_batch(items)
         out = np.empty((len(items), self.dim), dtype=np.float32)
-        for start in range(0, len(items), self.batch_size):
-            rows = order[start : start + self.batch_size]
-            out[rows] = self._embed_batch([items[i] for i in rows])
+        for rows in token_batches([len(e.ids) for e in encodings], tokens=self.batch_tokens, size=self.batch_size):
+            out[rows] = self._run([encodings[i] for i in rows])
         return out
+
+
+def token_batches(lengths: Sequence[int], *, tokens: int, size: int) -> list[list[int]]:
+    """Indexes into ``lengths`` cut into batches, shortest texts first: each batch at most ``size`` texts and,
+    padded to its longest, at most ``tokens`` tokens (a longer text alone; ``tokens`` 0: ``size`` only)."""
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    batches: list[list[int]] = []
+    batch: list[int] = []
+    for i in order:
+        # Sorted ascending: the text joining a batch is its longest, so the padded size is (count + 1) × its length.
+        if batch and (len(batch) >= size or (tokens and (len(batch) + 1) * lengths[i] > tokens)):
+            batches.append(batch)
+            batch = []
+        batch.append(i)
+    if batch:
+        batches.append(batch)
+    return batches

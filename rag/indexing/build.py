@@ -11,6 +11,7 @@ import resource
 import secrets
 import shutil
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -35,6 +36,7 @@ from rag.indexing import passes, steps
 from rag.indexing.plan import can_reuse, plan_vectors
 from rag.indexing.vectors import VectorFile, build_vector_index
 from rag.loaders import discover_files
+from rag.machine import available_cpus
 from rag.protocols import Embedder
 from rag.settings import EmbedderSettings, Settings
 from rag.text import TOKENIZER_VERSION
@@ -218,14 +220,22 @@ def _build_into(
         dim = embedder.dim
 
     vectors = VectorFile.create(tmp / store.VECTORS, rows=report.chunks, dim=dim)
-    t_embed = time.perf_counter()
-    old_vectors = previous.vectors if previous else None
-    passes.fill_vectors(
-        vectors, corpus.texts, plan, old_vectors=old_vectors, embedder=embedder, progress=progress, say=say
-    )
-    report.embed_seconds = phases["embed"] = time.perf_counter() - t_embed
+    texts, corpus.texts = corpus.texts, []  # held by the two passes below, let go once both are done
+    # The lexical index is built (tokenised by worker processes) while the embedder runs, and saved and freed
+    # before the vector index is built: the two never need memory at once.
+    with _Lexical(tmp, texts, settings, phases) as lexical:
+        t_embed = time.perf_counter()
+        old_vectors = previous.vectors if previous else None
+        passes.fill_vectors(
+            vectors, texts, plan, old_vectors=old_vectors, embedder=embedder, progress=progress, say=say
+        )
+        report.embed_seconds = phases["embed"] = time.perf_counter() - t_embed
+        lexical.wait()
+    del texts
 
-    vector_kind, vector_params = _write_search_indexes(tmp, vectors, corpus, dim=dim, settings=settings, phases=phases)
+    vector_kind, vector_params = _write_vector_index(
+        tmp, vectors, report.chunks, dim=dim, settings=settings, phases=phases
+    )
     report.vector_kind = vector_kind
     return {
         "dim": dim,
@@ -235,30 +245,79 @@ def _build_into(
     }
 
 
-def _write_search_indexes(
-    tmp: Path,
-    vectors: VectorFile,
-    corpus: passes.StoredCorpus,
-    *,
-    dim: int,
-    settings: Settings,
-    phases: dict[str, float],
+def _write_vector_index(
+    tmp: Path, vectors: VectorFile, rows: int, *, dim: int, settings: Settings, phases: dict[str, float]
 ) -> tuple[str, dict[str, Any]]:
-    """The FAISS index, then BM25, each freed once saved; returns the vector index's kind and parameters."""
+    """The FAISS index, saved and freed; returns its kind and parameters."""
     t_vectors = time.perf_counter()
-    vector_kind, vector_params, vindex = build_vector_index(vectors, len(corpus.texts), dim, settings)
+    vector_kind, vector_params, vindex = build_vector_index(vectors, rows, dim, settings)
     vindex.save(tmp)
-    del vindex  # freed before BM25 is built: the two never need memory at once
+    del vindex
     phases["vectors"] = time.perf_counter() - t_vectors
-
-    t_lexical = time.perf_counter()
-    texts, corpus.texts = corpus.texts, []
-    lexical = steps.build_lexical(texts, backend=settings.index.lexical_backend)
-    del texts
-    lexical.save(tmp)
-    del lexical
-    phases["lexical"] = time.perf_counter() - t_lexical
     return vector_kind, vector_params
+
+
+class _Lexical:
+    """The lexical index of a build's chunks, built and saved into ``tmp`` by a thread beside the vector pass.
+
+    jieba runs in worker processes (``RAG_INDEX__TOKENIZE_PROCESSES``), so the thread itself mostly waits; it
+    holds the GIL only to map tokens to ids. ``wait`` re-raises what the thread raised. Leaving the block early
+    (the vector pass failed) stops the thread at its next chunk and waits for it, so that nothing is still
+    writing into a build folder that is about to be removed.
+    """
+
+    def __init__(self, tmp: Path, texts: list[str], settings: Settings, phases: dict[str, float]) -> None:
+        self._tmp, self._texts, self._phases = tmp, texts, phases
+        self._backend = settings.index.lexical_backend
+        self._processes = settings.index.tokenize_processes or available_cpus()
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="lexical-index", daemon=True)
+
+    def __enter__(self) -> _Lexical:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        t0 = time.perf_counter()
+        try:
+            lexical = steps.build_lexical(
+                _Until(self._stop, self._texts), backend=self._backend, processes=self._processes
+            )
+            if not self._stop.is_set():
+                lexical.save(self._tmp)
+            del lexical
+        except BaseException as exc:  # handed to the building thread by wait()
+            self._error = exc
+        self._phases["lexical"] = time.perf_counter() - t0
+
+
+class _Until(Sequence[str]):
+    """``texts``, read until ``stop`` is set: then they seem to end (a stopped lexical build ends early)."""
+
+    def __init__(self, stop: threading.Event, texts: list[str]) -> None:
+        self._stop, self._texts = stop, texts
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def __getitem__(self, i: Any) -> Any:
+        return self._texts[i]
+
+    def __iter__(self) -> Iterator[str]:
+        for text in self._texts:
+            if self._stop.is_set():
+                return
+            yield text
 
 
 def _manifest(

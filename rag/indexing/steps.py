@@ -204,6 +204,13 @@ def measure_fidelity(candidate: Embedder, reference: Embedder, texts: Sequence[s
     return record
 
 
-def build_lexical(texts: Iterable[str], *, backend: str) -> Any:
-    """The lexical index of every chunk's text, in row order (saved by the caller once it has let go of them)."""
-    return registry.load("lexical", backend).build(texts)
+PARALLEL_TOKENIZE_FROM = 1000  # chunks: below this, worker processes cost more to start than they save
+
+
+def build_lexical(texts: Sequence[str], *, backend: str, processes: int = 1) -> Any:
+    """The lexical index of every chunk's text, in row order (saved by the caller once it has let go of them),
+    tokenised by ``processes`` worker processes when there are enough texts to be worth them."""
+    cls = registry.load("lexical", backend)
+    if processes > 1 and len(texts) >= PARALLEL_TOKENIZE_FROM:
+        return cls.build(texts, processes=processes)
+    return cls.build(texts)

@@ -4,17 +4,24 @@ by tests/integration)."""
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 
+from rag.backends.hashing_embedder import HashingEmbedder
 from rag.errors import IndexMismatchError, IndexNotFoundError
 from rag.index import store
 from rag.index.manifest import FORMAT_VERSION, MANIFEST, Manifest
 from rag.indexing import build_index, index_status, verify_index
 from rag.pipeline import build_pipeline
 from rag.settings import Settings
+
+if TYPE_CHECKING:
+    from rag.protocols import FloatArray
 
 DOCS = {
     "a.txt": "恒口示范区\n过去的一年,恒口示范区一般财政预算收入达到5341万元。新建标准化厂房3.1万平方米。",
@@ -88,6 +95,52 @@ def test_unreadable_file_keeps_its_previous_version(tmp_path: Path, corpus: Path
     assert "corpus/b.txt" in {d["source"] for d in manifest.documents.values()}
 
 
+def _many_documents(corpus: Path, count: int) -> None:
+    lines = [
+        f"第{i}号水渠全长{i % 97 + 3}公里，灌溉农田{i * 7 % 1000 + 100}亩，由青山镇{i % 12 + 1}村实施。"
+        for i in range(count)
+    ]
+    (corpus / "records.jsonl").write_text(
+        "".join(json.dumps({"id": f"r{i}", "text": line}, ensure_ascii=False) + "\n" for i, line in enumerate(lines)),
+        encoding="utf-8",
+    )
+
+
+def test_tokeniser_processes_build_the_same_lexical_index(tmp_path: Path, corpus: Path) -> None:
+    _many_documents(corpus, 1200)  # over PARALLEL_TOKENIZE_FROM: two worker processes tokenise them
+    results = []
+    for processes in (1, 2):
+        settings = _settings(tmp_path)
+        settings.index.dir = tmp_path / f"index-{processes}"
+        settings.index.tokenize_processes = processes
+        report = build_index(settings, progress=False)
+        assert report.chunks > 1000
+        pipeline = build_pipeline(settings)
+        results.append(
+            [pipeline.retriever.index.lexical.search(q, 5) for q in ("第17号水渠全长多少公里", "青山镇3村", "游园")]
+        )
+    for (scores_1, rows_1), (scores_2, rows_2) in zip(*results, strict=True):
+        assert rows_1.tolist() == rows_2.tolist() and np.allclose(scores_1, scores_2)
+        assert len(rows_1) > 0
+
+
+def test_a_failed_vector_pass_stops_the_lexical_build_and_keeps_the_live_index(tmp_path: Path, corpus: Path) -> None:
+    settings = _settings(tmp_path)
+    build_index(settings, progress=False)
+    live = store.current_build(settings.index.dir)
+    _many_documents(corpus, 1200)
+
+    class Failing(HashingEmbedder):
+        def embed(self, texts: Sequence[str], *, is_query: bool = False, show_progress: bool = False) -> FloatArray:
+            raise RuntimeError("embedder crashed")
+
+    with pytest.raises(RuntimeError, match="embedder crashed"):
+        build_index(settings, embedder=Failing(), progress=False)
+    assert not [t for t in threading.enumerate() if t.name == "lexical-index"], "the lexical build still runs"
+    assert store.current_build(settings.index.dir) == live
+    assert [p.name for p in store.builds_dir(settings.index.dir).iterdir()] == [live.name]
+
+
 def test_builds_are_published_atomically_and_pruned(tmp_path: Path, corpus: Path) -> None:
     settings = _settings(tmp_path)
     settings.index.keep_builds = 2
@@ -148,7 +201,6 @@ def test_documents_filtered_by_id_and_date(tmp_path: Path) -> None:
 
 
 def test_the_fidelity_check_passes_a_faithful_copy_and_fails_a_drifting_one() -> None:
-    from rag.backends.hashing_embedder import HashingEmbedder
     from rag.indexing.steps import fidelity_sample, measure_fidelity
 
     texts = [f"第{k}条：全县新建农村公路{k * 3}公里，改造危房{k}户，新增就业{k * 11}人。" for k in range(120)]

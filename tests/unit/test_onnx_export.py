@@ -1,4 +1,4 @@
-"""The ONNX export's helpers that need no model: the fusion fallback and the pruning of stale exports."""
+"""The ONNX export's helpers that need no model: the fusion fallback, the pruning of stale exports, batching."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("onnxruntime")
 
-from rag.backends.onnx_embedder import EXPORT_VERSION, fuse_onnx, prune_stale_exports
+from rag.backends.onnx_embedder import EXPORT_VERSION, fuse_onnx, prune_stale_exports, token_batches
 
 
 def test_an_architecture_the_optimizer_does_not_know_stays_unfused(tmp_path: Path) -> None:
@@ -49,3 +49,21 @@ def test_older_exports_of_the_same_model_and_precision_are_removed(tmp_path: Pat
     assert prune_stale_exports(tmp_path, current) == [stale]
     assert not stale.exists()
     assert keep.is_dir() and fp32.is_dir() and other_model.is_dir() and unrelated.is_dir()
+
+
+def test_batches_hold_similar_lengths_within_the_token_budget() -> None:
+    lengths = [300, 12, 40, 500, 41, 13, 200, 90, 800]
+    batches = token_batches(lengths, tokens=400, size=32)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))  # every text once
+    for batch in batches:
+        longest = max(lengths[i] for i in batch)
+        assert len(batch) * longest <= 400 or len(batch) == 1  # a text over the budget goes alone
+    flat = [lengths[i] for b in batches for i in b]
+    assert flat == sorted(lengths)  # shortest first, so a batch's texts are neighbours in length
+    assert [len(b) for b in batches] == [4, 2, 1, 1, 1]  # 12,13,40,41 | 90,200 | 300 | 500 | 800
+
+
+def test_the_text_count_caps_a_batch_and_a_zero_budget_means_count_only() -> None:
+    assert [len(b) for b in token_batches([5] * 10, tokens=1000, size=4)] == [4, 4, 2]
+    assert [len(b) for b in token_batches([500] * 5, tokens=0, size=2)] == [2, 2, 1]
+    assert token_batches([], tokens=1024, size=32) == []
