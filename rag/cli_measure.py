@@ -11,6 +11,7 @@ import typer
 from rag.cli_common import IndexOpt, err, out, print_json
 from rag.cli_common import load_settings as _settings
 from rag.errors import ConfigError
+from rag.machine import describe_cpu
 
 
 def eval_cmd(
@@ -119,11 +120,21 @@ def print_bench(f: dict[str, Any]) -> None:
     from rich import box
     from rich.table import Table
 
-    m = f["machine"]
+    m, e = f["machine"], f["embedder"]
+    docs = e.get("documents") or {}
+    made_by = docs.get("backend", e["backend"]) + (" int8" if docs.get("quantize") else "")
+    fidelity = e.get("fidelity") or {}
     out.print(
-        f"{f['timestamp']}  {m['cpu_count']} CPUs, load {m['load_average_1m_at_start']} at start  "
-        f"embedder {f['embedder']['backend']}:{f['embedder']['model']} (questions: {f['embedder']['query_encoder']})  "
-        f"questions {f['questions']['count']} ({f['questions']['source']})",
+        f"{f['timestamp']}  {describe_cpu(m['cpu'])}; load {m['load_average_1m_at_start']} at start\n"
+        f"embedder {e['model']}: documents {made_by}, questions {e['query_encoder']}; int8 export "
+        + ("cached at start" if e["export_cached_at_start"] else "made by this run")
+        + (
+            f" (fidelity: mean cosine {fidelity.get('mean_cosine')}, "
+            f"top-10 agreement {fidelity.get('top10_agreement')})"
+            if fidelity
+            else ""
+        )
+        + f"\nquestions {f['questions']['count']} ({f['questions']['source']})",
         highlight=False,
     )
     if f["build"]:
@@ -160,8 +171,10 @@ def print_bench(f: dict[str, Any]) -> None:
         cells = [str(r.get(k, "-")) for k in ("n", "p50", "p95", "p99", "mean", "rps", "errors")]
         lat.add_row(name, *cells)
     out.print(lat)
+    srv = f["server"]
     out.print(
-        f"server ({f['server'].get('workers', 1)} worker(s)) ready after {f['server']['ready_seconds']} s"
+        f"server ({srv.get('workers', 1)} worker(s)) ready after {srv['ready_seconds']} s, RSS at ready "
+        f"{srv.get('rss_mb', '-')} MB, torch loaded: {'yes' if srv.get('torch_loaded') else 'no'}"
         + ("; time limit hit" if f["http"]["timed_out"] else ""),
         highlight=False,
     )

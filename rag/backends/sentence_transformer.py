@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rag.errors import ConfigError
+from rag.errors import BackendUnavailableError, ConfigError
 from rag.models import resolve_model
 
 if TYPE_CHECKING:
@@ -22,8 +22,15 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, model: str, *, device: str = "cpu", batch_size: int = 32, query_prefix: str = "") -> None:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
+        try:
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+        except ImportError as exc:
+            raise BackendUnavailableError(
+                f"the sentence-transformers embedder needs torch and sentence-transformers ({exc.name} is missing): "
+                "`pip install -e '.[torch]'` (CPU torch: `pip install torch==2.13.0` first); the default "
+                "RAG_EMBEDDER__BACKEND=onnx needs neither once its export is cached"
+            ) from exc
 
         # The per-load "Loading weights" bar is noise in a CLI or a server log.
         hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]

@@ -15,10 +15,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rag.backends.onnx_embedder import cached_export, recorded_fidelity
 from rag.errors import ConfigError
 from rag.factories import create_embedder, create_reader
 from rag.index import store
+from rag.index.manifest import Manifest
 from rag.indexing import build_index
+from rag.machine import cpu_info
 from rag.pipeline import build_pipeline
 from rag.settings import Settings
 from rag.tools.batch import read_question_lines
@@ -173,6 +176,7 @@ def bench_http_concurrent(
 def _machine() -> dict[str, Any]:
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     return {
+        "cpu": cpu_info(),  # model, the speed flags (AVX2, VNNI, BF16, AMX) and the cores this process may use
         "cpu_count": os.cpu_count(),
         "platform": platform.platform(),
         "python": platform.python_version(),
@@ -233,10 +237,21 @@ def run_benchmark(
     for root in [] if skip_build else corpus:
         if not root.exists():
             raise ConfigError(f"corpus path {root} does not exist")
+    cfg = settings.embedder
+    export = (
+        cached_export(cfg.model, cfg.cache_dir, quantize=cfg.quantize)
+        if "onnx" in (cfg.backend, cfg.query_backend)
+        else None
+    )
     figures: dict[str, Any] = {
         "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": _machine(),
-        "embedder": {"backend": settings.embedder.backend, "model": settings.embedder.model},
+        "embedder": {
+            "backend": cfg.backend,
+            "model": cfg.model,
+            # whether the int8 export was already in the cache (else this run's build or start exported it)
+            "export_cached_at_start": export is not None,
+        },
         "questions": {"source": questions_source, "count": len(questions)},
         "requests": requests,
     }
@@ -254,7 +269,13 @@ def run_benchmark(
             if report.failed:
                 on_event(f"{len(report.failed)} file(s) could not be read, e.g. {report.failed[0][0]}")
             figures["build"] = build_figures(report, corpus)
-        figures["index"] = {"dir": str(index_dir), "size_bytes": dir_size(store.current_build(index_dir))}
+        build_dir = store.current_build(index_dir)
+        # the path that made the index's vectors (serving and uploads follow it)
+        figures["embedder"]["documents"] = Manifest.read(build_dir).embedder
+        export = cached_export(cfg.model, cfg.cache_dir, quantize=cfg.quantize) if export is None else export
+        figures["embedder"]["export"] = str(export) if export else None
+        figures["embedder"]["fidelity"] = recorded_fidelity(cfg.model, cfg.cache_dir, quantize=cfg.quantize)
+        figures["index"] = {"dir": str(index_dir), "size_bytes": dir_size(build_dir)}
 
         on_event(f"search: {requests} questions in process")
         pipeline = build_pipeline(settings, index_dir=index_dir, embedder=embedder)
@@ -272,7 +293,7 @@ def run_benchmark(
 
         on_event("starting `rag serve` on loopback")
         with running_server(index_dir, log_dir=Path(tmp), workers=workers) as server:
-            figures["server"] = {"ready_seconds": round(server.ready_seconds, 2), "workers": workers}
+            figures["server"] = {"ready_seconds": round(server.ready_seconds, 2), "workers": workers, **server.memory()}
             deadline = time.monotonic() + time_limit
             on_event(f"/ask: {requests} requests from 1 client")
             sequential = bench_http_sequential(server.url, questions, requests=requests, deadline=deadline)

@@ -40,6 +40,21 @@ class RunningServer:
     def log_tail(self, chars: int = 3000) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")[-chars:]
 
+    def memory(self) -> dict[str, Any]:
+        """The server's resident memory now (its worker processes included) and whether any of its processes
+        has torch's library mapped: what `rag bench` reports at ready."""
+        import psutil
+
+        root = psutil.Process(self.proc.pid)
+        rss, torch = 0, False
+        for process in [root, *root.children(recursive=True)]:
+            try:
+                rss += process.memory_info().rss
+                torch = torch or any("libtorch" in m.path for m in process.memory_maps(grouped=True))
+            except psutil.Error:  # a process that ended meanwhile
+                continue
+        return {"rss_mb": round(rss / 2**20, 1), "torch_loaded": torch}
+
 
 @contextmanager
 def running_server(

@@ -33,9 +33,18 @@ def test_bench_prints_and_writes_every_figure(workdir: Workdir, repo_root: Path)
     assert result.returncode == 0, result.describe()
     for label in ("chunks/s", "p50", "/ask, 1 client", f"/ask, {CONCURRENCY} clients", "search, in process"):
         assert label in result.stdout, result.describe()
+    assert "documents onnx int8" in result.stdout and "torch loaded: no" in result.stdout, result.describe()
 
     figures = json.loads((workdir.path / "out.json").read_text(encoding="utf-8"))
     assert figures["machine"]["cpu_count"] == os.cpu_count()
+    cpu = figures["machine"]["cpu"]
+    proc_flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags"))
+    assert ("avx2" in cpu["flags"]) == (" avx2" in proc_flags) and cpu["model"] and cpu["cores"] >= 1, cpu
+    assert cpu["model"] in result.stdout, result.describe()
+    # the index's vectors are int8 ONNX ones, so the server holds no torch
+    assert figures["embedder"]["documents"]["backend"] == "onnx" and figures["embedder"]["documents"]["quantize"]
+    assert figures["embedder"]["export"] and Path(figures["embedder"]["export"]).is_file()
+    assert figures["server"]["torch_loaded"] is False and 50 < figures["server"]["rss_mb"] < 2000, figures["server"]
     assert figures["embedder"]["backend"] and figures["embedder"]["model"]
     assert figures["embedder"]["query_encoder"] == "OnnxEmbedder"  # the int8 question encoder, the default
     assert figures["timestamp"].startswith("20")
