@@ -63,7 +63,7 @@ COPY models ./models
 # Exit status 2: some files were skipped (named in the output), the index was still built.
 RUN rag index build || [ $? -eq 2 ]
 # The image serves without torch only if the vectors are the int8 export's: refuse to build otherwise.
-RUN python -c "import json, pathlib; b = pathlib.Path('index', pathlib.Path('index/CURRENT').read_text().strip()); \
+RUN python -c "import json, pathlib; b = pathlib.Path('index/builds', pathlib.Path('index/CURRENT').read_text().strip()); \
 e = json.loads((b / 'manifest.json').read_text())['embedder']; assert e['backend'] == 'onnx', e" \
  && rag search --top-k 1 "恒口示范区新建标准化厂房多少平方米？" >/dev/null
 

@@ -57,6 +57,7 @@ def reader_train(
     from rag.tools.reader_training import train_and_export
 
     logging.basicConfig(level=logging.WARNING)
+    _needs_torch()
     folders = _folders(data)
     cfg = TrainConfig(
         epochs=epochs,
@@ -86,12 +87,27 @@ def reader_export(
     from rag.tools.reader_training import export_checkpoint
 
     logging.basicConfig(level=logging.WARNING)
+    _needs_torch()
     folders = _folders(data)
     if not (checkpoint / "config.json").is_file():
         typer.echo(f"error: no trained reader at {checkpoint} (config.json missing)", err=True)
         raise typer.Exit(2)
     card = export_checkpoint(checkpoint, folders, out, TrainConfig(max_length=max_length), threshold=threshold)
     sys.stdout.write(json.dumps(card, ensure_ascii=False, indent=2) + "\n")
+
+
+def _needs_torch() -> None:
+    """Training and export run the model in torch: say how to get it rather than fail on an import."""
+    import importlib.util
+
+    missing = [m for m in ("torch", "transformers") if importlib.util.find_spec(m) is None]
+    if missing:
+        typer.echo(
+            f"error: training and exporting the reader need {' and '.join(missing)}: `pip install -e '.[torch]'` "
+            "(CPU torch: `pip install torch==2.13.0` first)",
+            err=True,
+        )
+        raise typer.Exit(2)
 
 
 def _folders(data: list[Path] | None) -> list[Path]:
