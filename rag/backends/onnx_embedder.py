@@ -313,15 +313,24 @@ class OnnxEmbedder:
         items = [self.query_prefix + t for t in texts] if is_query and self.query_prefix else list(texts)
         encodings = self._tokenizer.encode_batch(items)
         out = np.empty((len(items), self.dim), dtype=np.float32)
-        for rows in token_batches([len(e.ids) for e in encodings], tokens=self.batch_tokens, size=self.batch_size):
+        lengths = [len(e.ids) for e in encodings]
+        # Ties in length are broken by the text, so that a text's batch mates (which the int8 activations'
+        # scale depends on, slightly) do not depend on the order the texts came in.
+        for rows in token_batches(lengths, tokens=self.batch_tokens, size=self.batch_size, keys=items):
             out[rows] = self._run([encodings[i] for i in rows])
         return out
 
 
-def token_batches(lengths: Sequence[int], *, tokens: int, size: int) -> list[list[int]]:
-    """Indexes into ``lengths`` cut into batches, shortest texts first: each batch at most ``size`` texts and,
-    padded to its longest, at most ``tokens`` tokens (a longer text alone; ``tokens`` 0: ``size`` only)."""
-    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+def token_batches(
+    lengths: Sequence[int], *, tokens: int, size: int, keys: Sequence[str] | None = None
+) -> list[list[int]]:
+    """Indexes into ``lengths`` cut into batches, shortest texts first (ties by ``keys`` when given): each batch
+    at most ``size`` texts and, padded to its longest, at most ``tokens`` tokens (a longer text alone;
+    ``tokens`` 0: ``size`` only)."""
+    if keys is None:
+        order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    else:
+        order = sorted(range(len(lengths)), key=lambda i: (lengths[i], keys[i]))
     batches: list[list[int]] = []
     batch: list[int] = []
     for i in order:

@@ -67,3 +67,11 @@ def test_the_text_count_caps_a_batch_and_a_zero_budget_means_count_only() -> Non
     assert [len(b) for b in token_batches([5] * 10, tokens=1000, size=4)] == [4, 4, 2]
     assert [len(b) for b in token_batches([500] * 5, tokens=0, size=2)] == [2, 2, 1]
     assert token_batches([], tokens=1024, size=32) == []
+
+
+def test_ties_in_length_are_broken_by_the_text_whatever_the_input_order() -> None:
+    texts = ["丙", "甲", "乙", "丁"]
+    forward = token_batches([1] * 4, tokens=2, size=32, keys=texts)
+    assert [[texts[i] for i in b] for b in forward] == [sorted(texts)[:2], sorted(texts)[2:]]
+    backward = token_batches([1] * 4, tokens=2, size=32, keys=texts[::-1])
+    assert [[texts[::-1][i] for i in b] for b in backward] == [[texts[i] for i in b] for b in forward]
