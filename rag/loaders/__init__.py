@@ -32,6 +32,8 @@ _READERS: dict[str, str] = {
     ".htm": "rag.loaders.html:read_html",
     ".pdf": "rag.loaders.pdf:read_pdf",
     ".docx": "rag.loaders.docx:read_docx",
+    ".csv": "rag.loaders.tables:read_csv",
+    ".xlsx": "rag.loaders.tables:read_xlsx",
 }
 
 

@@ -1,4 +1,4 @@
-"""Word (.docx) reading via python-docx: body paragraphs and table rows in document order."""
+"""Word (.docx) reading via python-docx: body paragraphs and tables (each row with its headers) in document order."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ from typing import Any
 from rag.errors import IngestError
 from rag.loaders.cleaning import RawText
 
-# Cells of one table row are joined with this, so a row's figures stay on one line next to their labels.
-CELL_SEPARATOR = " | "
 # A .docx is a zip: its parts are checked before anything is inflated, so a small file that expands to
 # gigabytes (a zip bomb) is refused instead of filling memory. Real reports stay far below both limits.
 MAX_UNCOMPRESSED_BYTES = 256 * 1024 * 1024
@@ -39,20 +37,21 @@ def read_docx(path: Path) -> RawText:
     return RawText(text=text, title=title or None)
 
 
-def check_zip(path: Path) -> None:
-    """Refuse a zip file whose parts would inflate past ``MAX_UNCOMPRESSED_BYTES`` or ``MAX_RATIO``, reading
-    only its central directory (the sizes it declares; inflating never goes past them, zipfile checks)."""
+def check_zip(path: Path, *, kind: str = ".docx") -> None:
+    """Refuse a zip file (a ``kind`` file: .docx, .xlsx) whose parts would inflate past
+    ``MAX_UNCOMPRESSED_BYTES`` or ``MAX_RATIO``, reading only its central directory (the sizes it declares;
+    inflating never goes past them, zipfile checks)."""
     import zipfile
 
     try:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
     except (zipfile.BadZipFile, OSError) as exc:
-        raise IngestError(f"{path.name}: corrupt or unreadable .docx file ({type(exc).__name__}: {exc})") from exc
+        raise IngestError(f"{path.name}: corrupt or unreadable {kind} file ({type(exc).__name__}: {exc})") from exc
     total = sum(i.file_size for i in infos)
     if total > MAX_UNCOMPRESSED_BYTES:
         raise IngestError(
-            f"{path.name}: the .docx expands to {total / 1024 / 1024:.0f} MB, over the "
+            f"{path.name}: the {kind} expands to {total / 1024 / 1024:.0f} MB, over the "
             f"{MAX_UNCOMPRESSED_BYTES // 1024 // 1024} MB limit (a zip bomb, or not a report)"
         )
     for info in infos:
@@ -64,16 +63,26 @@ def check_zip(path: Path) -> None:
 
 
 def _table_rows(table: Any) -> list[str]:
-    rows: list[str] = []
+    """The table's sentences (``rag.loaders.tables.table_lines``): each row with its column headers and units.
+    python-docx repeats a merged cell in every grid cell it covers; a repeat to the right becomes ``None``
+    (the header to its left goes on), one below becomes empty, or ``None`` in the first column (the label goes
+    on down)."""
+    from rag.loaders.tables import table_lines
+
+    grid: list[list[str | None]] = []
+    above: list[Any] = []  # the previous row's cell elements, held so that ``is`` compares them (lxml proxies)
     for row in table.rows:
-        cells: list[str] = []
-        seen: set[int] = set()
-        for cell in row.cells:
-            # Merged cells repeat the same underlying element once per grid column; keep one.
-            if id(cell._tc) in seen:
-                continue
-            seen.add(id(cell._tc))
-            cells.append(" ".join(cell.text.split()))
-        if any(cells):
-            rows.append(CELL_SEPARATOR.join(cells))
-    return rows
+        cells: list[str | None] = []
+        elements: list[Any] = []
+        for j, cell in enumerate(row.cells):
+            tc = cell._tc
+            if elements and elements[-1] is tc:
+                cells.append(None)
+            elif j < len(above) and above[j] is tc:
+                cells.append(None if j == 0 else "")
+            else:
+                cells.append(" ".join(cell.text.split()))
+            elements.append(tc)
+        above = elements
+        grid.append(cells)
+    return table_lines(grid)

@@ -14,7 +14,7 @@ CORPUS = Path(__file__).parents[3] / "corpus"
 
 
 def _tree(root: Path) -> None:
-    for rel in ["b.txt", "a.md", "sub/deep/c.html", "sub/d.jsonl", "sub/e.PDF", "x.csv", ".hidden.txt", ".git/f.txt"]:
+    for rel in ["b.txt", "a.md", "sub/deep/c.html", "sub/d.jsonl", "sub/e.PDF", "x.pptx", ".hidden.txt", ".git/f.txt"]:
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("内容", encoding="utf-8")
@@ -43,12 +43,12 @@ def test_discover_rejects_missing_and_unsupported_paths(tmp_path: Path) -> None:
     _tree(tmp_path)
     with pytest.raises(IngestError, match=r"nope: no such file or directory"):
         discover_files([tmp_path / "nope"])
-    with pytest.raises(IngestError, match=r"x\.csv: unsupported file type '\.csv'"):
-        discover_files([tmp_path / "x.csv"])
+    with pytest.raises(IngestError, match=r"x\.pptx: unsupported file type '\.pptx'"):
+        discover_files([tmp_path / "x.pptx"])
 
 
 def test_supported_suffixes() -> None:
-    assert set(SUPPORTED_SUFFIXES) == {".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".jsonl"}
+    assert set(SUPPORTED_SUFFIXES) == {".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".csv", ".xlsx", ".jsonl"}
 
 
 def test_file_document_id_is_sha1_of_rel_path(tmp_path: Path) -> None:
