@@ -92,7 +92,7 @@ _ZH: dict[str, str] = {
     "st_loading": "正在加载索引和模型，请稍候几秒后点「刷新」……",
     "st_failed": "索引无法加载",
     "empty_index": (
-        "索引里还没有文档。在「文档」页上传 .txt / .md / .pdf / .docx / .html / .jsonl 文件，"
+        "索引里还没有文档。在「文档」页上传 .txt / .md / .pdf / .docx / .xlsx / .csv / .html / .jsonl 文件，"
         "或者把文件放进 `corpus/` 文件夹后运行 `rag index build`。"
     ),
     "missing_index": (
@@ -182,8 +182,8 @@ _EN: dict[str, str] = {
     "st_loading": "Loading the index and model; click Refresh in a few seconds…",
     "st_failed": "The index could not be loaded",
     "empty_index": (
-        "The index holds no document yet. Upload .txt / .md / .pdf / .docx / .html / .jsonl files in the "
-        "Documents tab, or put files in `corpus/` and run `rag index build`."
+        "The index holds no document yet. Upload .txt / .md / .pdf / .docx / .xlsx / .csv / .html / .jsonl files "
+        "in the Documents tab, or put files in `corpus/` and run `rag index build`."
     ),
     "missing_index": (
         "There is no index yet. Put report files in `corpus/`, run `rag index build`, then restart `rag serve` "

@@ -30,7 +30,7 @@ async def get_document(doc_id: str, service: ServiceDep) -> dict[str, Any]:
 
 @router.post("", response_model=IndexChange, status_code=201, dependencies=[KeyDep], summary="Add files")
 async def upload(
-    files: Annotated[list[UploadFile], File(description="Files (.txt .md .html .pdf .docx .jsonl)")],
+    files: Annotated[list[UploadFile], File(description="Files (.txt .md .html .pdf .docx .xlsx .csv .jsonl)")],
     service: ServiceDep,
     key: KeyValue,
 ) -> dict[str, Any]:
