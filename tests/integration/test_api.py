@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -289,6 +290,29 @@ def test_upload_then_ask_then_delete(http: httpx.Client, server: Server) -> None
     gone = ask(http, UNIQUE_QUESTION)
     assert gone["grounded"] is False and "417" not in gone["answer"], gone
     assert http.get("/documents").json()["total"] == before
+
+
+def test_an_uploaded_spreadsheet_is_answered_with_the_figure_and_unit_of_its_cell(
+    http: httpx.Client, server: Server, tmp_path: Path
+) -> None:
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    for row in (["单位：万元", None, None], ["项目", "2022年", "增长（%）"], ["云溪镇茶叶产值", 3865, 12.4]):
+        sheet.append(row)
+    path = tmp_path / "云溪镇产业.xlsx"
+    workbook.save(path)
+    mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    r = http.post("/documents", files={"files": (path.name, path.read_bytes(), mime)}, headers=AUTH)
+    assert r.status_code == 201, r.text
+    (doc,) = r.json()["documents"]
+    answer = ask(http, "云溪镇2022年茶叶产值是多少万元？")
+    assert answer["grounded"] and answer["short_answer"] == "3865万元", answer
+    assert doc["id"] in {c["doc_id"] for c in answer["citations"]}
+    check_citations(http, answer)
+    assert http.delete(f"/documents/{doc['id']}", headers={"X-API-Key": KEY}).status_code == 200
 
 
 def test_index_built_beside_the_server_is_picked_up(
