@@ -21,6 +21,7 @@ import numpy as np
 from rag.errors import BackendUnavailableError, ConfigError
 from rag.machine import available_cpus
 from rag.models import resolve_model
+from rag.padding import right_padded, token_batches
 
 if TYPE_CHECKING:
     from rag.protocols import FloatArray
@@ -290,14 +291,11 @@ class OnnxEmbedder:
 
     def _run(self, encodings: Sequence[Any]) -> FloatArray:
         """The unit vectors of one batch of tokenised texts, padded to the longest of them."""
-        width = max(len(e.ids) for e in encodings)
-        ids = np.zeros((len(encodings), width), dtype=np.int64)
-        mask = np.zeros_like(ids)
-        types = np.zeros_like(ids)
-        for row, e in enumerate(encodings):
-            n = len(e.ids)
-            ids[row, :n], mask[row, :n], types[row, :n] = e.ids, e.attention_mask, e.type_ids
-        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+        feed = {
+            "input_ids": right_padded([e.ids for e in encodings]),
+            "attention_mask": right_padded([e.attention_mask for e in encodings]),
+            "token_type_ids": right_padded([e.type_ids for e in encodings]),
+        }
         out = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         vectors: FloatArray = (out / np.maximum(norms, 1e-12)).astype(np.float32)
@@ -319,26 +317,3 @@ class OnnxEmbedder:
         for rows in token_batches(lengths, tokens=self.batch_tokens, size=self.batch_size, keys=items):
             out[rows] = self._run([encodings[i] for i in rows])
         return out
-
-
-def token_batches(
-    lengths: Sequence[int], *, tokens: int, size: int, keys: Sequence[str] | None = None
-) -> list[list[int]]:
-    """Indexes into ``lengths`` cut into batches, shortest texts first (ties by ``keys`` when given): each batch
-    at most ``size`` texts and, padded to its longest, at most ``tokens`` tokens (a longer text alone;
-    ``tokens`` 0: ``size`` only)."""
-    if keys is None:
-        order = sorted(range(len(lengths)), key=lengths.__getitem__)
-    else:
-        order = sorted(range(len(lengths)), key=lambda i: (lengths[i], keys[i]))
-    batches: list[list[int]] = []
-    batch: list[int] = []
-    for i in order:
-        # Sorted ascending: the text joining a batch is its longest, so the padded size is (count + 1) × its length.
-        if batch and (len(batch) >= size or (tokens and (len(batch) + 1) * lengths[i] > tokens)):
-            batches.append(batch)
-            batch = []
-        batch.append(i)
-    if batch:
-        batches.append(batch)
-    return batches

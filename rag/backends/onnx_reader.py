@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from rag.errors import BackendUnavailableError
+from rag.padding import right_padded
 from rag.text import credit_spans
 from rag.types import ReaderSpan
 
@@ -90,16 +91,11 @@ def passage_windows(
 
 def batch_arrays(windows: Sequence[Window]) -> dict[str, np.ndarray[Any, np.dtype[np.int64]]]:
     """Right-padded ``input_ids``, ``token_type_ids`` and ``attention_mask`` of a batch of windows."""
-    width = max(len(w.input_ids) for w in windows)
-    ids = np.zeros((len(windows), width), dtype=np.int64)
-    types = np.zeros_like(ids)
-    mask = np.zeros_like(ids)
-    for k, w in enumerate(windows):
-        n = len(w.input_ids)
-        ids[k, :n] = w.input_ids
-        types[k, :n] = w.token_type_ids
-        mask[k, :n] = 1
-    return {"input_ids": ids, "token_type_ids": types, "attention_mask": mask}
+    return {
+        "input_ids": right_padded([w.input_ids for w in windows]),
+        "token_type_ids": right_padded([w.token_type_ids for w in windows]),
+        "attention_mask": right_padded([[1] * len(w.input_ids) for w in windows]),
+    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,8 @@ import pytest
 
 pytest.importorskip("onnxruntime")
 
-from rag.backends.onnx_embedder import EXPORT_VERSION, fuse_onnx, prune_stale_exports, token_batches
+from rag.backends.onnx_embedder import EXPORT_VERSION, fuse_onnx, prune_stale_exports
+from rag.padding import right_padded, token_batches
 
 
 def test_an_architecture_the_optimizer_does_not_know_stays_unfused(tmp_path: Path) -> None:
@@ -75,3 +76,7 @@ def test_ties_in_length_are_broken_by_the_text_whatever_the_input_order() -> Non
     assert [[texts[i] for i in b] for b in forward] == [sorted(texts)[:2], sorted(texts)[2:]]
     backward = token_batches([1] * 4, tokens=2, size=32, keys=texts[::-1])
     assert [[texts[::-1][i] for i in b] for b in backward] == [[texts[i] for i in b] for b in forward]
+
+
+def test_rows_are_right_padded_with_zeros() -> None:
+    assert right_padded([[5, 6, 7], [8]]).tolist() == [[5, 6, 7], [8, 0, 0]]
