@@ -27,7 +27,7 @@ __all__ = [
 # one; `.jsonl` (many documents a file) is read by ``rag.loaders.jsonl`` instead.
 _READERS: dict[str, str] = {
     ".txt": "rag.loaders.text:read_text_file",
-    ".md": "rag.loaders.text:read_text_file",
+    ".md": "rag.loaders.tables:read_markdown",
     ".html": "rag.loaders.html:read_html",
     ".htm": "rag.loaders.html:read_html",
     ".pdf": "rag.loaders.pdf:read_pdf",

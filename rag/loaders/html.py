@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rag.errors import IngestError
 from rag.loaders.cleaning import RawText, parse_iso_date
+from rag.loaders.tables import markdown_tables
 from rag.loaders.text import decode_bytes
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
@@ -43,7 +44,7 @@ def read_html(path: Path) -> RawText:
     if not text or not text.strip():
         raise IngestError(f"{path}: no text found in HTML page")
     title, date = _html_metadata(markup)
-    return RawText(text=text, title=title, date=date)
+    return RawText(text=markdown_tables(text), title=title, date=date)  # trafilatura writes tables as Markdown
 
 
 def decode_html(data: bytes, *, name: str) -> str:

@@ -140,6 +140,42 @@ def _column_headers(rows: Sequence[Sequence[str | None]]) -> tuple[list[list[str
     return headers, units
 
 
+_MD_ROW_RE = re.compile(r"^\s*\|.*\|\s*$")
+_MD_RULE_RE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$")
+
+
+def markdown_tables(text: str) -> str:
+    """``text`` with each Markdown table (a ``| a | b |`` header row, a ``|---|---|`` rule, its rows) replaced by
+    the table's sentences, one paragraph each; a ``单位：…`` line just above a table gives it its unit. What
+    trafilatura writes for an HTML table, and what .md reports hold."""
+    lines = text.split("\n")
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        if _MD_ROW_RE.match(lines[i]) and i + 1 < len(lines) and _MD_RULE_RE.match(lines[i + 1]):
+            block = [lines[i]]
+            j = i + 2
+            while j < len(lines) and _MD_ROW_RE.match(lines[j]):
+                block.append(lines[j])
+                j += 1
+            above = next((line.strip() for line in reversed(out) if line.strip()), "")
+            found = _TABLE_UNIT_RE.match(above)
+            rows = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in block]
+            out.extend(["", "\n\n".join(table_lines(rows, unit=found.group(1) if found else None)), ""])
+            i = j
+        else:
+            out.append(lines[i])
+            i += 1
+    return "\n".join(out)
+
+
+def read_markdown(path: Path) -> str:
+    """A .md file: decoded as text, its tables as sentences (``markdown_tables``)."""
+    from rag.loaders.text import read_text_file
+
+    return markdown_tables(read_text_file(path))
+
+
 def read_csv(path: Path) -> RawText:
     """A .csv file (its encoding detected as for text files; comma, tab or semicolon separated) as one table."""
     from rag.loaders.text import read_text_file

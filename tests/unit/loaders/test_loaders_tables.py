@@ -123,3 +123,26 @@ def test_csv_and_xlsx_are_corpus_files_and_a_table_figure_is_answered(tmp_path: 
     build_index(settings, progress=False)
     answer = build_pipeline(settings).ask("2020年固定资产投资是多少亿元？")
     assert answer.grounded and answer.short_answer == "45亿元", answer
+
+
+def test_markdown_and_html_tables_become_sentences(tmp_path: Path) -> None:
+    from rag.loaders.html import read_html
+    from rag.loaders.tables import read_markdown
+
+    md = tmp_path / "公报.md"
+    md.write_text(
+        "# 公报\n\n全年经济运行稳中向好。\n\n单位：亿元\n\n| 指标 | 2022年 | 增长（%） |\n|---|:---:|---|\n"
+        "| 固定资产投资 | 45 | 11.2 |\n\n表后文字。\n",
+        encoding="utf-8",
+    )
+    text = read_markdown(md)
+    assert "2022年固定资产投资 45亿元；固定资产投资增长 11.2%。" in text and "|" not in text
+    assert text.index("全年经济运行") < text.index("2022年固定资产投资") < text.index("表后文字")
+    page = tmp_path / "公报.html"
+    page.write_text(
+        "<html><head><title>公报</title></head><body><article><p>全年经济运行稳中向好，主要指标见下表，"
+        "各项指标均完成年度目标任务。</p><table><tr><th>指标</th><th>2022年</th></tr>"
+        "<tr><td>粮食产量（万吨）</td><td>12.5</td></tr></table></article></body></html>",
+        encoding="utf-8",
+    )
+    assert "2022年粮食产量 12.5万吨。" in read_html(page).text
