@@ -1,6 +1,8 @@
 """Embedding throughput and fidelity, side by side in one run: sentence-transformers vs ONNX fp32 vs ONNX int8.
 
     python scripts/bench_embedders.py [--chunks 256] [--rounds 2] [--profile 64]
+    python scripts/bench_embedders.py --jsonl ../shared/bench/rgb_zh/passages.jsonl --chunks 1024 \
+        --batch-tokens 0,256,512,1024,2048,4096     # int8 chunks/s per token budget (BENCHMARKS.md)
 
 Texts are 300-character chunks of the seed corpus (chunked with the default settings). Rounds alternate
 between the backends so that drift in machine load hits all of them alike. ``--profile N`` also runs N chunks
@@ -34,9 +36,23 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--cache-dir", type=Path, default=user_cache_dir() / "models")
     ap.add_argument("--profile", type=int, default=0, metavar="N", help="profile N chunks per ONNX model")
+    ap.add_argument("--jsonl", type=Path, help="take the texts from this JSONL's `text` fields (e.g. RGB passages)")
+    ap.add_argument(
+        "--batch-tokens",
+        metavar="LIST",
+        help="instead: int8 chunks/s at each RAG_EMBEDDER__BATCH_TOKENS in LIST (comma-separated; 0 is 32 texts a "
+        "batch), rounds alternating",
+    )
     args = ap.parse_args()
-    texts = [c.text for s in discover_files([Path("corpus")]) for d in load_source(s) for c in chunk_document(d)]
+    if args.jsonl:
+        lines = args.jsonl.read_text(encoding="utf-8").splitlines()
+        texts = [json.loads(line)["text"] for line in lines if line.strip()]
+    else:
+        texts = [c.text for s in discover_files([Path("corpus")]) for d in load_source(s) for c in chunk_document(d)]
     texts = (texts * (args.chunks // len(texts) + 1))[: args.chunks]
+    if args.batch_tokens:
+        print(json.dumps(sweep_batch_tokens(texts, args), indent=2))
+        return
     backends = {
         "sentence-transformers": SentenceTransformerEmbedder("m3e-small"),
         "onnx-fp32": OnnxEmbedder("m3e-small", cache_dir=args.cache_dir, quantize=False),
@@ -76,6 +92,24 @@ def main() -> None:
             ),
         }
     print(json.dumps(out, indent=2))
+
+
+def sweep_batch_tokens(texts: list[str], args: argparse.Namespace) -> dict[str, object]:
+    """int8 chunks/s for each token budget, the budgets taking turns each round (drift hits all alike)."""
+    budgets = [int(b) for b in args.batch_tokens.split(",")]
+    embedders = {b: OnnxEmbedder("m3e-small", cache_dir=args.cache_dir, batch_tokens=b) for b in budgets}
+    seconds = dict.fromkeys(budgets, 0.0)
+    for _ in range(args.rounds):
+        for budget, embedder in embedders.items():
+            t0 = time.perf_counter()
+            embedder.embed(texts)
+            seconds[budget] += time.perf_counter() - t0
+    tokens = [len(e.ids) for e in embedders[budgets[0]]._tokenizer.encode_batch(texts)]
+    return {
+        "chunks": len(texts),
+        "mean_tokens": round(float(np.mean(tokens)), 1),
+        "chunks_per_s": {str(b): round(args.rounds * len(texts) / seconds[b], 1) for b in budgets},
+    }
 
 
 def profile_ops(backend: OnnxEmbedder, texts: list[str]) -> dict[str, float]:
