@@ -209,21 +209,21 @@ def _read_fidelity(folder: Path) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
+def export_folder(model: str, cache_dir: Path, *, quantize: bool = True) -> Path | None:
+    """Where the export of ``model`` is (or would be) cached, keyed by its content: None for a model that is
+    not a local folder. Hashes the model's weights: call it once."""
+    path = Path(resolve_model(model))
+    return Path(cache_dir) / _model_key(path, quantize=quantize) if path.is_dir() else None
+
+
+def read_fidelity(folder: Path | None) -> dict[str, Any] | None:
+    """The fidelity check recorded in an export folder (``export_folder``), or None when there is none yet."""
+    return _read_fidelity(folder) if folder is not None else None
+
+
 def recorded_fidelity(model: str, cache_dir: Path, *, quantize: bool = True) -> dict[str, Any] | None:
     """The fidelity check recorded beside the cached export of ``model`` (None when there is none yet)."""
-    path = Path(resolve_model(model))
-    if not path.is_dir():
-        return None
-    return _read_fidelity(Path(cache_dir) / _model_key(path, quantize=quantize))
-
-
-def cached_export(model: str, cache_dir: Path, *, quantize: bool = True) -> Path | None:
-    """The cached ONNX file of ``model`` if it has been exported already (loading it then costs no export)."""
-    path = Path(resolve_model(model))
-    if not path.is_dir():
-        return None
-    onnx_file = Path(cache_dir) / _model_key(path, quantize=quantize) / "model.onnx"
-    return onnx_file if onnx_file.is_file() else None
+    return read_fidelity(export_folder(model, cache_dir, quantize=quantize))
 
 
 class OnnxEmbedder:
@@ -270,7 +270,6 @@ class OnnxEmbedder:
         # ONNX Runtime's own default is the physical cores it sees, which in a container may be more than the
         # process is given (affinity, CPU quota): oversubscribed threads only slow it down.
         options.intra_op_num_threads = threads or available_cpus()
-        self.threads = options.intra_op_num_threads
         self.model_file = onnx_file  # the exported (and quantised) model this embedder runs
         self._session: Any = ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}

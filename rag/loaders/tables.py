@@ -19,16 +19,18 @@ from pathlib import Path
 
 from rag.errors import IngestError
 from rag.loaders.cleaning import RawText
+from rag.loaders.text import read_text_file
 
-# A cell that is a bare number (what needs a unit from elsewhere): 45, -3.2, 1,234.5, .5
-_NUMBER_RE = re.compile(r"^[-+−]?(?:\d[\d,，]*(?:\.\d+)?|\.\d+)$")
+_NUMBER = r"[-+−]?(?:\d[\d,，]*(?:\.\d+)?|\.\d+)"  # 45, -3.2, 1,234.5, .5
+# A cell that is a bare number (what needs a unit from elsewhere).
+_NUMBER_RE = re.compile(f"^{_NUMBER}$")
 # The table's unit, on a line of its own: 单位：亿元 / （单位：万元）/ 计量单位:吨
 _TABLE_UNIT_RE = re.compile(r"^[（(]?\s*(?:计量)?单位\s*[：:]\s*([^）)\s]+)\s*[）)]?$")
 # A header's unit in brackets at its end: 增速（%）, 投资额(亿元), 面积（万平方米）
 _HEADER_UNIT_RE = re.compile(r"^(.*?)\s*[（(]\s*([^（()）]{1,8})\s*[)）]\s*$")
 _UNIT_COLUMN = {"单位", "计量单位"}
 # A figure with at most a short unit after it; a year (2020年, 2020年1-6月) is a header, not a figure.
-_VALUE_RE = re.compile(r"^[-+−]?(?:\d[\d,，]*(?:\.\d+)?|\.\d+)[^\d]{0,6}$")
+_VALUE_RE = re.compile(f"^{_NUMBER}[^\\d]{{0,6}}$")
 _YEAR_RE = re.compile(r"^(?:19|20)\d{2}(?:年|$)")
 # A header naming a period (2020年, 2021年1-6月, 上半年, 一季度, 年末): said before the row's subject.
 _TIME_RE = re.compile(r"^(?:(?:19|20)\d{2}.*|.*(?:年|月|季度|半年|年末|年初|年底))$")
@@ -69,6 +71,10 @@ def table_lines(rows: Sequence[Sequence[str | None]], *, unit: str | None = None
         n_header += 1
     headers, units = _column_headers(grid[:n_header])
     unit_column = next((j for j, h in enumerate(headers) if " ".join(h) in _UNIT_COLUMN), None)
+    # Said as report prose says it: the column's period first, then the row, then the column's measure
+    # (2020年 + 固定资产投资 + 同比增长), so the figure's governing words sit right before it.
+    when = ["".join(h for h in header if _TIME_RE.match(h)) for header in headers]
+    what = ["".join(h for h in header if not _TIME_RE.match(h)) for header in headers]
     label = ""
     for row in grid[n_header:]:
         first = row[0]
@@ -77,21 +83,17 @@ def table_lines(rows: Sequence[Sequence[str | None]], *, unit: str | None = None
         shown, found = label, _HEADER_UNIT_RE.match(label)
         if found and found.group(1):  # 人口（万人）: the row's own unit
             shown, row_unit = found.group(1), found.group(2).strip()
+        subject = "" if _is_number(shown) else shown
         parts: list[str] = []
         for j in range(1, width):
             cell = row[j]
             if not cell or j == unit_column:
                 continue
             value = cell + (units[j] or row_unit or unit or "") if _is_number(cell) else cell
-            subject = "" if _is_number(shown) else shown
-            # Said as report prose says it: the period first, then the row, then the column's measure
-            # (2020年 + 固定资产投资 + 同比增长), so the figure's governing words sit right before it.
-            when = "".join(h for h in headers[j] if _TIME_RE.match(h))
-            what = "".join(h for h in headers[j] if not _TIME_RE.match(h))
-            words = f"{when}{subject}{what}"
+            words = f"{when[j]}{subject}{what[j]}"
             parts.append(f"{words} {value}" if words else value)
         if parts:
-            lead = [shown] if _is_number(shown) else []
+            lead = [shown] if shown and not subject else []  # a row labelled by a number keeps it in front
             lines.append("；".join([*lead, *parts]) + "。")
         elif shown:
             lines.append(shown)
@@ -111,7 +113,7 @@ def _is_value(cell: str | None) -> bool:
 
 
 def _is_number(cell: str | None) -> bool:
-    return bool(cell) and bool(_NUMBER_RE.match(cell.replace(" ", "")))  # type: ignore[union-attr]
+    return bool(cell and _NUMBER_RE.match(cell.replace(" ", "")))
 
 
 def _column_headers(rows: Sequence[Sequence[str | None]]) -> tuple[list[list[str]], list[str | None]]:
@@ -171,15 +173,11 @@ def markdown_tables(text: str) -> str:
 
 def read_markdown(path: Path) -> str:
     """A .md file: decoded as text, its tables as sentences (``markdown_tables``)."""
-    from rag.loaders.text import read_text_file
-
     return markdown_tables(read_text_file(path))
 
 
 def read_csv(path: Path) -> RawText:
     """A .csv file (its encoding detected as for text files; comma, tab or semicolon separated) as one table."""
-    from rag.loaders.text import read_text_file
-
     text = read_text_file(path)
     try:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;，")

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rag.backends.onnx_embedder import cached_export, recorded_fidelity
+from rag.backends.onnx_embedder import export_folder, read_fidelity
 from rag.errors import ConfigError
 from rag.factories import create_embedder, create_reader
 from rag.index import store
@@ -238,8 +238,9 @@ def run_benchmark(
         if not root.exists():
             raise ConfigError(f"corpus path {root} does not exist")
     cfg = settings.embedder
-    export = (
-        cached_export(cfg.model, cfg.cache_dir, quantize=cfg.quantize)
+    # The int8 export's folder (one hash of the model's weights), when an onnx path is in use.
+    folder = (
+        export_folder(cfg.model, cfg.cache_dir, quantize=cfg.quantize)
         if "onnx" in (cfg.backend, cfg.query_backend)
         else None
     )
@@ -250,7 +251,7 @@ def run_benchmark(
             "backend": cfg.backend,
             "model": cfg.model,
             # whether the int8 export was already in the cache (else this run's build or start exported it)
-            "export_cached_at_start": export is not None,
+            "export_cached_at_start": folder is not None and (folder / "model.onnx").is_file(),
         },
         "questions": {"source": questions_source, "count": len(questions)},
         "requests": requests,
@@ -272,9 +273,9 @@ def run_benchmark(
         build_dir = store.current_build(index_dir)
         # the path that made the index's vectors (serving and uploads follow it)
         figures["embedder"]["documents"] = Manifest.read(build_dir).embedder
-        export = cached_export(cfg.model, cfg.cache_dir, quantize=cfg.quantize) if export is None else export
-        figures["embedder"]["export"] = str(export) if export else None
-        figures["embedder"]["fidelity"] = recorded_fidelity(cfg.model, cfg.cache_dir, quantize=cfg.quantize)
+        export = folder / "model.onnx" if folder is not None else None
+        figures["embedder"]["export"] = str(export) if export is not None and export.is_file() else None
+        figures["embedder"]["fidelity"] = read_fidelity(folder)
         figures["index"] = {"dir": str(index_dir), "size_bytes": dir_size(build_dir)}
 
         on_event(f"search: {requests} questions in process")
