@@ -83,9 +83,15 @@ def score_sentences(
     that opens with 其中 holds the words of the sentence it breaks down at ``CONTINUED_CREDIT``."""
     total = sum(weights.values()) or 1.0
     out: list[SentenceSupport] = []
+    # A report states its year and place once, in its opening chunk: a later chunk of the same document that
+    # was retrieved with it has them too ("【运输】全年完成…货运量1,180万吨" of 峡口县's 2019 yearbook entry).
+    documents: dict[str, str] = {}
+    for hit, ev in zip(hits, evidence, strict=True):
+        documents[hit.chunk.doc_id] = documents.get(hit.chunk.doc_id, "") + " " + ev
     for i, (hit, ev) in enumerate(zip(hits, evidence, strict=True)):
         text = hit.chunk.text
-        in_hit = {t.text: t.match(ev) for t in qa.terms}
+        document = documents[hit.chunk.doc_id]
+        in_hit = {t.text: t.match(ev) or (t.match(document) if t.specific else 0.0) for t in qa.terms}
         missing = sum(1 for t in qa.terms if t.specific and in_hit[t.text] == 0.0)
         penalty = missing_penalty**missing
         prior = 0.02 * (len(hits) - i) / len(hits)

@@ -20,7 +20,8 @@ _UNIT_FAMILIES: dict[str, str] = {
     "time": "个工作日 工作日 个小时 小时 分钟 秒 个月 月 周 年 天 日 夜",
     "people": "人次 人 名 位 人口",
     "count": (
-        "个 项 户 家 所 座 套 辆 台 件 场次 场 次 批 条 栋 幢 间 处 只 头 株 棵 本 册 部 篇 份 起 宗 例 床 张 支 "
+        "个 项 户 家 所 座 套 辆 台 件 件次 批次 台次 项次 场次 场 次 批 条 栋 幢 间 处 只 头 株 棵 本 册 部 "
+        "篇 份 起 宗 例 床 张 支 "
         "队 届 期 种 类 组 对 门 架 艘 列 片 块 幅 口 眼 家次 户次 单 笔 盏 根 匹 集 首 款 票 班 节 台套 倍 "
         "发 标准箱 个标准箱 吨公里 架次 航次 车次 班次 人天"
     ),
@@ -87,8 +88,19 @@ def find_figures(text: str) -> tuple[FigureSpan, ...]:
         family = UNIT_FAMILY.get(unit, "")
         if _is_date(text, m, unit):
             continue
+        if not unit and not m.group("mag") and _is_identifier(text, m, number):
+            continue
         out.append(FigureSpan(start, end, text[start:end], unit, family, m.group("post") or ""))
     return tuple(out)
+
+
+def _is_identifier(text: str, m: re.Match[str], number: str) -> bool:
+    """A bare number that names rather than counts: zero-padded ("03合同段") or followed by what it numbers
+    ("03标", "19号线", "3期")."""
+    return bool(re.fullmatch(r"0\d+", number)) or bool(_NUMBERS_A_NAME.match(text, m.end()))
+
+
+_NUMBERS_A_NAME = re.compile(r"\s?(?:号|标|合同段|标段|段|线|期|届|楼|层|路|站|区|栋|单元)")
 
 
 def _is_date(text: str, m: re.Match[str], unit: str) -> bool:
@@ -102,10 +114,13 @@ def _is_date(text: str, m: re.Match[str], unit: str) -> bool:
 
 
 def clauses(sentence: str) -> list[tuple[int, int]]:
-    """``(start, end)`` of each clause of ``sentence``: split at ，、；： (and a comma not inside a number)."""
+    """``(start, end)`` of each clause of ``sentence``: split at ，；： (and a comma not inside a number), and
+    at 、 after a figure ("城市低保2,108人、农村低保13,234人"), not inside a list of names ("分为A、B、C五类")."""
     spans: list[tuple[int, int]] = []
     prev = 0
     for m in _CLAUSE_END.finditer(sentence):
+        if m.group() == "、" and not find_figures(sentence[prev : m.start()]):
+            continue
         if m.start() > prev:
             spans.append((prev, m.start()))
         prev = m.end()
@@ -125,11 +140,12 @@ _PERCENT_SLOT = re.compile(
 _MONEY_CUES = re.compile(
     r"投资|资金|收入|产值|总值|生产总值|金额|营收|营业额|税收|利润|贷款|融资|支出|补助|补贴|奖励|销售额|成交额|"
     r"预算|经费|成本|价格|售价|票房|收益|工资|存款|财政|拨付|资产|债务|赔偿|罚款|费用|保费|GDP|消费额|零售额|出口额|进口额|"
-    r"交易额|总额|额度|捐款|募集|基金|营业收入|增加值|价格|发行价|票价|房价|单价|均价|股价|租金"
+    r"交易额|总额|额度|捐款|募集|基金|营业收入|增加值|价格|发行价|票价|房价|单价|均价|股价|租金|"
+    r"养老金|低保金|抚恤金|补助金|救助金|奖金|保证金|公积金|薪酬|报酬|工资|收费|消费(?!者|品|券)"
 )
 _PEOPLE_CUES = re.compile(r"人数|人口|就业|毕业生|学生|员工|职工|干部|队员|志愿者|游客|患者|居民|群众|村民|农民")
 _TIME_ASK = re.compile(
-    r"多少(?:个)?(?:年|月|天|日|小时|分钟|工作日)|几(?:个)?(?:年|月|天|小时|工作日)|多久|多长时间|时限|期限|工期|时长|用时|耗时"
+    r"多少(?:个)?(?:年|月|天|日|小时|分钟|工作日)|几(?:个)?(?:年|月|天|小时|工作日)|多久|多长时间|时限|期限|工期|时长|用时|耗时|时效|周期"
     r"|时间(?:压缩|缩短|减少|控制)?(?:了|为|是|在)?(?:到|至)?(?:多少|几)"
 )
 # Measured nouns whose figures have one family whatever the question's wording ("蓄水量是多少" → 立方米).
@@ -143,16 +159,18 @@ _NOUN_FAMILY: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"浓度"), "density"),
 )
 _UNIT_FAMILY_EQUIV = {"钱": "money", "岁": "time"}
+# A share of a reference asked for ("恢复到2019年同期的多少", "相当于全省平均水平的多少", "完成年度计划的多少").
+_SHARE_OF_RE = re.compile(
+    r"(?:同期|上年|去年|全年|年度|计划|预算|目标|平均水平|水平|总量|总数|总额|全国|全省|全市)的(?:多少|几)"
+)
+_CUT_RE = re.compile(r"压缩|缩短|减少|降低|精简|节省|提速")
+_PER_HEAD_RE = re.compile(r"每[十百千万]?人(?:口)?|人均|每百户|每户")
 
 
 def answer_text(figure: FigureSpan, question: str) -> str:
-    """The figure as the short answer: whole, except a qualifier the question itself already states after
-    its measure word ("多少人以上" → "4000人", not "4000人以上")."""
-    m = MEASURE_RE.search(question)
-    if m:
-        post = re.match(_QUALIFIER_AFTER, question[m.end() :])
-        if post and figure.post == post.group() and len(figure.text) > len(figure.post):
-            return figure.text[: -len(figure.post)]
+    """The figure as the short answer: whole, as written, with its qualifiers, even one the question itself
+    states ("几个工作日内办结" → "3个工作日内", "多少人以上" → "4000人以上"): the user reads the report's figure."""
+    del question
     return figure.text
 
 
@@ -185,17 +203,21 @@ class AskedQuantity:
 
     unit: str
     family: str
+    also: str = ""  # a second family that answers too ("压缩办理时限多少": days, or a share "60%以上")
 
     def accepts(self, figure: FigureSpan) -> float:
         """1 for a figure of the asked unit or family, 0.5 for a bare number where any figure may do,
         0 for a figure of another kind (it answers something else)."""
+        if self.also and figure.family == self.also:
+            return 1.0
         if figure.family == "time" and self.family != "time":
             return 0.0  # durations answer only questions about time ("近20年" is not a quantity asked)
         if self.unit:
             if figure.unit == self.unit or figure.unit.endswith(self.unit) or self.unit.endswith(figure.unit or "\0"):
                 return 1.0
-            if self.unit == "个" and figure.family == "count" and figure.unit in ("个", ""):
-                return 1.0
+            if self.unit == "个" and figure.family == "count":
+                # 个 is the general measure word: "多少个车站" may be answered "10座车站", less surely
+                return 1.0 if figure.unit in ("个", "") else 0.5
             if not figure.unit and self.family not in ("money", "percent"):
                 return 0.5
             return 1.0 if figure.family == self.family and self.family in ("people",) else 0.0
@@ -213,10 +235,14 @@ def asked_quantity(question: str) -> AskedQuantity:
     """The unit and family a figure question asks for: its measure word (多少公里 → 公里, 多少人 → people),
     else a growth/share word right before the slot (增长多少 → percent), else the measured noun (投资 → money)."""
     q = question.strip()
+    if re.search(r"百分之(?:几|多少)|百分比|几成", q) or _SHARE_OF_RE.search(q):
+        return AskedQuantity("", "percent")  # "恢复到2019年同期的多少", "完成预算的百分之多少"
     if _TIME_ASK.search(q):
         m = MEASURE_RE.search(q)
         unit = m.group("unit") if m and m.group("unit") in UNIT_FAMILY else ""
-        return AskedQuantity(unit or "", "time")
+        # A cut asked without its end point ("压缩办理时限多少", not "压缩到多少") may be given as a share.
+        cut = bool(_CUT_RE.search(q)) and not re.search(r"[到至]\s*(?:多少|几)", q)
+        return AskedQuantity(unit or "", "time", "percent" if cut and not unit else "")
     m = MEASURE_RE.search(q)
     slot = m.start() if m else len(q)
     before = q[:slot]
@@ -231,7 +257,7 @@ def asked_quantity(question: str) -> AskedQuantity:
             return AskedQuantity("", "money")
         return AskedQuantity(unit, family)
     to_level = bool(re.search(r"[到至]\s*$", before))  # "提高到多少": a level, typed by its noun below
-    if (not to_level and _PERCENT_SLOT.search(before.rstrip("了是为约达 "))) or re.search(r"百分之几|百分比|几成", q):
+    if not to_level and _PERCENT_SLOT.search(before.rstrip("了是为约达 ")):
         return AskedQuantity("", "percent")
     if re.search(r"(?:比重|占比|比例|增幅|增速|增长率|率)(?:是|为|有)?(?:多少|多大|几)?[？?]?$", q):
         return AskedQuantity("", "percent")
@@ -239,9 +265,17 @@ def asked_quantity(question: str) -> AskedQuantity:
     for pattern, family in _NOUN_FAMILY:
         if pattern.search(tail) and not _MONEY_CUES.search(tail[-3:]):
             return AskedQuantity("", family)
-    if _MONEY_CUES.search(before or q) and not re.search(r"(?:项目|企业|家|个)(?:数|数量)?(?:是|有|为)?$", before):
+    # The measured noun is the last cue before the slot ("城乡居民基础养老金…" → money, not people); a rate per
+    # head ("每千人口床位数", "人均…") names no people being counted.
+    cues = _PER_HEAD_RE.sub(lambda m: " " * len(m.group()), before or q)
+    money = [m.end() for m in _MONEY_CUES.finditer(cues)]
+    people = [m.end() for m in _PEOPLE_CUES.finditer(cues)]
+    counted = re.search(r"(?:项目|企业|家|个)(?:数|数量)?(?:是|有|为)?$", before)
+    if money and not counted and (not people or max(money) >= max(people)):
         return AskedQuantity("", "money")
-    if _PEOPLE_CUES.search(before or q) and not _MONEY_CUES.search(before or q):
+    if people and not money:
+        return AskedQuantity("", "people")
+    if people and max(people) > max(money):
         return AskedQuantity("", "people")
     if _PERCENT_CUES.search(before[-6:]):
         return AskedQuantity("", "percent")

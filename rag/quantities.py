@@ -86,8 +86,10 @@ def focus_terms(terms: Sequence[_T]) -> list[_T]:
 def best_figure(
     sentence: str, asked: AskedQuantity, focus: Sequence[_Term], weights: Mapping[str, float], question: str
 ) -> FigureChoice | None:
-    """The figure of ``sentence`` of the asked kind whose clause best carries the focus words, or None."""
-    return max(figure_choices(sentence, asked, focus, weights, question), key=lambda c: c.score, default=None)
+    """The figure of ``sentence`` of the asked kind whose clause best carries the focus words, or None. A
+    figure whose clause carries too little of them (below ``MIN_FOCUS``) is chosen only when no other does."""
+    choices = figure_choices(sentence, asked, focus, weights, question)
+    return max(choices, key=lambda c: (c.focus >= MIN_FOCUS, c.score), default=None)
 
 
 def figure_choices(
@@ -108,8 +110,13 @@ def figure_choices(
     low = sentence.lower()
     spans = clauses(sentence)
     hard = [bool(re.match(r"[；;。！？!?]", sentence[e : e + 1])) for _, e in spans]  # group ends after clause k
+    # A generic measure noun ("补贴标准", "收入水平") that the sentence never writes ("每户补贴5000至10000元"):
+    # no clause carries it, so it tells none apart and is not asked of any.
+    focus = [t for t in focus if not (t.text in _GENERIC_MEASURES and _clause_match(t, low) == 0.0)]
     matches = {t.text: [_clause_match(t, low[s:e]) for s, e in spans] for t in focus}
     n = len(spans)
+    clause_of = {f.start: next((i for i, (s, e) in enumerate(spans) if s <= f.start < e), n - 1) for f in figures}
+    accepted = {clause_of[f.start] for f in figures if asked.accepts(f) > 0.0}
     distinct = {
         t.text: weights.get(t.text, 1.0) * math.log(1.0 + n / max(1, sum(m > 0 for m in matches[t.text])))
         for t in focus
@@ -133,14 +140,14 @@ def figure_choices(
         fit = asked.accepts(f)
         if fit == 0.0:
             continue
-        k = next((i for i, (s, e) in enumerate(spans) if s <= f.start < e), n - 1)
+        k = clause_of[f.start]
         own = low[spans[k][0] : f.start] + " " + low[f.end : spans[k][1]]
         if stock_asked != flow_asked and _counts_the_other(own, stock_asked=stock_asked):
             continue
         if _total_of_listed(_lead(sentence, f.start).lower(), compact_question.lower()):
             continue
         content = "".join(_HAN_RE.findall(_FILLER_RE.sub("", own)))
-        unexplained = _unexplained(content, focus)
+        unexplained = _unexplained(content, focus, compact_question)
         elliptical = len(content) <= _ELLIPTICAL_CHARS and not unexplained
         credit = _credit(k, n, hard, elliptical=elliptical, topic=topic)
         if total > 0:
@@ -154,9 +161,16 @@ def figure_choices(
         if _CONDITION_RE.search(_strip_known(own, compact_question)):
             cover *= _CONDITION_PENALTY  # "10亿元以上项目7个" when the question asks about all 亿元以上项目
             telling *= _CONDITION_PENALTY
+        names_counted = bool(counted) and low[f.end : f.end + len(counted)] == counted
+        if not names_counted and _names_a_later_item(matches, k, accepted):
+            # "案件926件，其中…食品药品安全领域178件" asked about 食品药品: the total never answers
+            cover = min(cover * _CONDITION_PENALTY, MIN_FOCUS - 0.01)
+            telling *= _CONDITION_PENALTY
         precision = 1.0 - len(unexplained) / len(content) if content else 1.0
-        if precision < _MIN_PRECISION:
-            cover = min(cover, MIN_FOCUS - 0.01)  # the clause is about something else ("发放产业奖补资金…")
+        if precision < _MIN_PRECISION and not names_counted and _phrase_before(low[spans[k][0] : f.start], focus) < 2:
+            # the clause is about something else ("发放产业奖补资金…"), unless the figure counts the very thing
+            # asked ("新建第三中学和城东小学两所学校") or the asked phrase leads straight to it ("…的决定不起诉1,287人")
+            cover = min(cover, MIN_FOCUS - 0.01)
         near = _nearness(f, low, positions, counted)
         phrase = _phrase_bonus(own, low, spans, head_pairs)
         before = low[max(0, f.start - 3) : f.start]
@@ -223,6 +237,10 @@ def _respective(
         items = [x for x in _ITEM_SPLIT_RE.split(head) if x]
         if len(items) >= 2:  # a shared modifier stands before the first item ("…企业获得电力、用水时间")
             items[0] = items[0][-max(len(x) for x in items[1:]) :]
+        if len(items) != len(listed) and k:  # the items are listed in the clause before ("二孩、三孩家庭，分别…")
+            items = [x for x in _ITEM_SPLIT_RE.split(sentence[spans[k - 1][0] : spans[k - 1][1]]) if x]
+            if len(items) >= 2:
+                items[0] = items[0][-max(len(x) for x in items[1:]) :]
         if len(items) != len(listed):  # the items are the clauses before, each with its figure
             items = [sentence[s:e] for s, e in spans[max(0, k - len(listed)) : k]]
         if len(items) != len(listed):
@@ -280,14 +298,42 @@ def _topic_clauses(sentence: str, spans: Sequence[tuple[int, int]], figures: Seq
     return k if k < len(spans) else 0
 
 
-def _unexplained(content: str, focus: Sequence[_Term]) -> str:
-    """The characters of ``content`` that no focus word (or its part or synonym) accounts for."""
+def _unexplained(content: str, focus: Sequence[_Term], question: str = "") -> str:
+    """The characters of ``content`` that no focus word (or its part or synonym) accounts for, nor a word of
+    the question itself (its place, its year)."""
     rest = content
     for t in sorted(focus, key=lambda t: -len(t.text)):
         for w in (t.text, *t.alts, *t.parts):
             if len(w) >= 1 and w in rest:
                 rest = rest.replace(w, "")
+    if question and rest:
+        rest = "".join(w for w in _words(rest) if len(w) < 2 or w not in question)
     return rest
+
+
+def _phrase_before(before: str, focus: Sequence[_Term]) -> int:
+    """How many focus words (or synonyms) stand one after another right before the figure, ending at it."""
+    words = sorted({w for t in focus for w in (t.text, *t.alts) if w}, key=len, reverse=True)
+    rest, count = before.rstrip(), 0
+    while rest:
+        rest = re.sub(r"[了为达到共计约是有的]$", "", rest)
+        word = next((w for w in words if rest.endswith(w)), None)
+        if word is None:
+            break
+        rest, count = rest[: -len(word)], count + 1
+    return count
+
+
+def _names_a_later_item(matches: Mapping[str, Sequence[float]], k: int, accepted: set[int]) -> bool:
+    """Whether a focus word missing from clause ``k`` and from every clause before it is in a later clause that
+    holds a figure of the asked kind: the question names an item the sentence breaks down after this figure
+    ("…926件，其中…食品药品安全领域178件", "有规上企业28家，年内新增4家"), so this figure is the total, not it."""
+    for found in matches.values():
+        if any(found[: k + 1]):
+            continue
+        if any(found[j] > 0 for j in accepted if j > k):
+            return True
+    return False
 
 
 @functools.lru_cache(maxsize=8192)
@@ -398,7 +444,10 @@ _FLOW = re.compile(r"新增|净增|新建|新认定|新培育|新引进|新招|�
 # A figure stated as a condition inside a clause: "其中签约5亿元以上项目18个".
 _CONDITION_RE = re.compile(
     r"\d+(?:\.\d+)?\s?(?:万亿|亿|千万|百万|万|千)?[\u4e00-\u9fff]{0,3}?(?:以上|以下|及以上|以内)"
+    r"|(?:超过|超|逾|高于|低于|不足|不到)\d+(?:\.\d+)?\s?(?:万亿|亿|千万|百万|万|千)?"
 )
+# Measure nouns a question adds that reports leave out ("补贴标准是多少" → "每户补贴5000至10000元").
+_GENERIC_MEASURES = frozenset("标准 水平 规模 数量 情况 幅度 比例".split())
 _CONDITION_PENALTY = 0.6
 _HEAD_BOOST = 2.0
 _COUNTED_BONUS = 0.4

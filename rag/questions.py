@@ -64,7 +64,7 @@ _SLOT_RE = re.compile(
 _QUESTION_WORDS = frozenset(
     "通过 对于 关于 根据 按照 进行 时间 时候 日期 哪年 哪一年 哪天 多大 多高 多长 多久 多远 多重 多深 "
     "哪家 哪位 哪支 哪部 哪种 哪项 具体 分别 一共 共 总共 大约 约 数量 请问 "
-    "是 叫 叫做 称为 哪两个 哪两 两个 一个 什么样 情况".split()
+    "是 叫 叫做 称为 哪两个 哪两 两个 一个 什么样 情况 多长时间 长时间 多少时间 需要 需 百分之 百分比 方面".split()
 )
 # Words of questions that reports write otherwise: a match of any counts as the word itself.
 _SYNONYMS: tuple[tuple[str, ...], ...] = (
@@ -79,6 +79,8 @@ _SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("缩短到", "缩短至", "压缩到", "压缩至"),
     ("增加到", "增加至", "增长到", "增长至"),
     ("持续到", "持续至"),
+    ("分成", "分为"),
+    ("分为", "分成"),
     ("到", "至"),
 )
 _ALTS = {w: tuple(x for x in group if x != w) for group in _SYNONYMS for w in group[:-1]}
@@ -91,6 +93,7 @@ _LEADING_PLACE_RE = re.compile(
 _PLACE_SEGMENT_RE = re.compile(
     r"[\u4e00-\u9fff]{1,10}?(?:特别行政区|自治区|自治州|自治县|示范区|经开区|开发区|高新区|新区|社区|街道|省|市|区|县|州|旗|镇|乡|村)"
 )
+_LONG_SUFFIX_RE = re.compile(r"(?:特别行政区|自治区|自治州|自治县|示范区|经开区|开发区|高新区|新区)")
 _NOT_PLACES = frozenset("城镇 乡镇 农村 城乡 城区 市区 社区 街道 乡村 全市 全区 全县 全省 全镇 本市 本区 本县".split())
 _YEAR_TERM = re.compile(r"(?:19|20)\d{2}年?")
 # "几个", "几所", "多少钱": the question word with its measure word, not a word to look for in the evidence.
@@ -221,10 +224,41 @@ def _leading_place(question: str) -> str:
     place = "".join(kept)
     if not place or re.search(r"多少|几|什么|哪|谁|怎", place):
         return ""
-    words = _posseg(place, hmm=True)
+    # jieba cuts a long suffix into words of its own ("经开区" → 经 / 开区, 经 a preposition): only the names
+    # before the suffixes are checked.
+    words = _posseg(_LONG_SUFFIX_RE.sub("", place) or place, hmm=True)
     if any(flag.startswith(("v", "d", "p", "c", "m", "r")) for w, flag in words if len(w) > 1 or flag != "n"):
         return ""
     return place
+
+
+_NEGATIONS = frozenset("不 未 非 无 没".split())
+
+
+def _with_negations(tokens: list[str], question: str) -> list[str]:
+    """A negation kept with the word it negates ("不 / 起诉" → 不起诉): "决定起诉4,615人" does not answer
+    "决定不起诉多少人", and the bare word is no part of the negated one."""
+    out: list[str] = []
+    k = 0
+    while k < len(tokens):
+        t = tokens[k]
+        if t in _NEGATIONS and k + 1 < len(tokens) and t + tokens[k + 1] in question:
+            out.append(t + tokens[k + 1])
+            k += 2
+            continue
+        out.append(t)
+        k += 1
+    return out
+
+
+def _question_tokens(question: str, place: str) -> list[str]:
+    """The question's search tokens, its leading place cut on its own: jieba would glue the place's suffix to
+    the next word ("峡口县村道…" → 峡口 / 县村 / 道, so 村道 is never looked for)."""
+    stripped = question.lstrip()
+    if not place or place not in stripped[:16]:
+        return tokenize(question)
+    at = stripped.find(place)
+    return [*tokenize(stripped[: at + len(place)]), *tokenize(stripped[at + len(place) :])]
 
 
 @functools.lru_cache(maxsize=1024)  # ranking and the answer backend both analyse each question
@@ -232,13 +266,15 @@ def analyse_question(question: str) -> QuestionAnalysis:
     """Expected answer kind, weighted content words and slot context of ``question``."""
     kind = next((k for k, cue in _KIND_CUES if cue.search(question)), AnswerKind.OTHER)
     unit = measure_word(question) if kind is AnswerKind.FIGURE else ""
+    place = _leading_place(question)
     tokens = [
         t
-        for t in dict.fromkeys(tokenize(question))
+        for t in dict.fromkeys(_question_tokens(question, place))
         if t not in _QUESTION_WORDS and t != unit and not _ASKING_TOKEN.match(t)
     ]
     if unit:
         tokens = [t for t in tokens if not unit.startswith(t)]
+    tokens = _with_negations(tokens, question.lower())
     idents = list(dict.fromkeys(m.group() for m in IDENTIFIER_RE.finditer(question)))
     if idents:  # "第7号水渠": one name-like word, not 第 / 7 / 号 (a bare "7" would match the "7公里" of another)
         tokens = [*idents, *(t for t in tokens if not any(t in i for i in idents))]
@@ -247,7 +283,6 @@ def analyse_question(question: str) -> QuestionAnalysis:
     maximal = [t for t in tokens if not any(t != o and t in o for o in tokens)]
     m = _CATEGORY_RE.search(question.strip())
     category = set(tokenize(m.group(1))) if m else set()
-    place = _leading_place(question)
     terms = tuple(
         Term(
             t,
