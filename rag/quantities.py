@@ -65,6 +65,9 @@ class FigureChoice:
     focus: float  # weighted share of the focus words found around the figure (own clause counts whole)
     score: float  # focus, how telling its words are in this sentence, type fit, adjacency: compares figures
     strength: float  # the same without what is relative to this sentence: compares sentences
+    # The focus words besides the head noun when the sentence holds none of them: the sentence before must
+    # ("正风反腐坚决有力。…立案145件"), or the figure is another item's ("小学52所，在校生2.97万人").
+    alone: tuple[str, ...] = ()
 
 
 _SOFT_CREDIT = (0.5, 0.25)  # focus words one and two clauses before the figure's, in the same ；-group
@@ -146,6 +149,7 @@ def figure_choices(
             continue
         if _total_of_listed(_lead(sentence, f.start).lower(), compact_question.lower()):
             continue
+        alone: tuple[str, ...] = ()
         content = "".join(_HAN_RE.findall(_FILLER_RE.sub("", own)))
         unexplained = _unexplained(content, focus, compact_question)
         elliptical = len(content) <= _ELLIPTICAL_CHARS and not unexplained
@@ -156,6 +160,9 @@ def figure_choices(
             telling = sum(distinct[x] * boost[x] * v for x, v in got.items()) / (
                 sum(distinct[x] * boost[x] for x in distinct) or 1.0
             )
+            others = tuple(x for x in got if x != head)
+            if others and not any(got[x] for x in others):
+                alone = others  # the head noun alone ("在校生2.97万人" of 小学 for 中等职业学校在校生)
         else:
             cover = telling = 1.0
         if _CONDITION_RE.search(_strip_known(own, compact_question)):
@@ -182,7 +189,7 @@ def figure_choices(
             direction += respective[f.start]
         strength = cover + 0.3 * fit + near + phrase + direction + 0.2 * precision
         score = strength - 0.5 * cover + 0.5 * telling - 0.0005 * f.start
-        out.append(FigureChoice(f, cover, score, strength))
+        out.append(FigureChoice(f, cover, score, strength, alone))
     return out
 
 

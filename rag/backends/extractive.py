@@ -219,6 +219,8 @@ class ExtractiveGenerator:
             choice = best_figure(sentence, asked, own, weights, question) if own else None
             if choice is None or choice.focus < MIN_FOCUS:
                 continue
+            if choice.alone and not _said_before(text, c.start, choice.alone):
+                continue
             rank = c.score + self.figure_weight * choice.strength
             if best is None or rank > best[0]:
                 best = (rank, c, choice)
@@ -290,6 +292,17 @@ def _own_focus(focus: list[Term], sentence: str, text: str, antecedent: tuple[in
         if not any(t.match(low) > t.match(unlisted) for t in focus):
             return None
     return [t for t in focus if t.match(low) > 0 or not (t.specific and t.match(before) >= 1.0)]
+
+
+def _said_before(text: str, start: int, words: Sequence[str]) -> bool:
+    """Whether one of ``words`` is in the sentence of ``text`` right before ``start`` (a heading-like lead,
+    "正风反腐坚决有力。", or the ；-part before: "【工业】有规上企业28家；用电量1.86亿千瓦时")."""
+    before = [(a, b) for a, b in split_sentences(text[:start]) if text[a:b].strip()]
+    if not before:
+        return False
+    a, b = before[-1]
+    previous = text[a:b].lower()
+    return any(w in previous for w in words)
 
 
 def _blank(text: str, spans: Sequence[tuple[int, int]]) -> str:

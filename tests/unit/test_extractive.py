@@ -408,3 +408,29 @@ def test_an_unsure_reader_span_has_its_sentence_quoted_without_a_short_answer() 
     assert "王启元九段" in text and text.endswith("[2]"), text  # below the threshold (0.5): quoted, not answered
     pieces, draft = drain(ExtractiveGenerator(reader=ScriptedReader("王启元", 0.2)).generate(question, hits))
     assert "王启元" not in "".join(pieces) and draft.short_answer is None  # too unsure even to quote
+
+
+def test_the_head_noun_alone_answers_only_when_the_sentence_before_names_the_item() -> None:
+    schools = (
+        "2024年，河口县共有各级各类学校96所。其中，小学41所，在校生1.82万人；初中12所，在校生9,460人；职业高中2所。"
+    )
+    _, draft = run("河口县职业高中在校生有多少人？", [make_hit(schools, title="河口县教育事业概况")])
+    assert draft.short_answer is None  # 在校生1.82万人 are 小学's
+    _, draft = run("河口县小学在校生有多少人？", [make_hit(schools, title="河口县教育事业概况")])
+    assert draft.short_answer == "1.82万人"
+    lead = "河口县纪检监察工作有力。正风肃纪持续深化。处置问题线索312件，立案96件。"
+    _, draft = run("河口县正风肃纪立案多少件？", [make_hit(lead, title="河口县纪委全会报告")])
+    assert draft.short_answer == "96件"  # the lead sentence names what the figure's sentence is about
+
+
+def test_a_chunk_takes_its_year_from_another_retrieved_chunk_of_its_document() -> None:
+    first = make_hit("【概况】2023年，河口县交通建设提速，完成交通投资12.4亿元。", 0, title="河口县年鉴·交通")
+    text = "【运输】全年完成公路货运量860万吨，客运量210万人次。"
+    later = Hit(
+        chunk=Chunk(id="c1", doc_id="d0", text=text, start=60, end=60 + len(text)),
+        score=0.5,
+        title="河口县年鉴·交通",
+        source="corpus/000_doc.txt",
+    )
+    _, draft = run("河口县2023年公路货运量是多少？", [first, later])
+    assert draft.grounded and draft.short_answer == "860万吨"
