@@ -141,7 +141,8 @@ _MONEY_CUES = re.compile(
     r"投资|资金|收入|产值|总值|生产总值|金额|营收|营业额|税收|利润|贷款|融资|支出|补助|补贴|奖励|销售额|成交额|"
     r"预算|经费|成本|价格|售价|票房|收益|工资|存款|财政|拨付|资产|债务|赔偿|罚款|费用|保费|GDP|消费额|零售额|出口额|进口额|"
     r"交易额|总额|额度|捐款|募集|基金|营业收入|增加值|价格|发行价|票价|房价|单价|均价|股价|租金|"
-    r"养老金|低保金|抚恤金|补助金|救助金|奖金|保证金|公积金|薪酬|报酬|工资|收费|消费(?!者|品|券)"
+    r"养老金|低保金|抚恤金|补助金|救助金|奖金|保证金|公积金|薪酬|报酬|工资|收费|消费(?!者|品|券)|损失|挽回|追回|赃款|涉案资金|"
+    r"(?:发放|补助|补贴|救助|保障|低保|资助|奖励|供养|缴费)标准"
 )
 _PEOPLE_CUES = re.compile(r"人数|人口|就业|毕业生|学生|员工|职工|干部|队员|志愿者|游客|患者|居民|群众|村民|农民")
 _TIME_ASK = re.compile(
@@ -257,7 +258,8 @@ def asked_quantity(question: str) -> AskedQuantity:
             return AskedQuantity("", "money")
         return AskedQuantity(unit, family)
     to_level = bool(re.search(r"[到至]\s*$", before))  # "提高到多少": a level, typed by its noun below
-    if not to_level and _PERCENT_SLOT.search(before.rstrip("了是为约达 ")):
+    rate = re.search(r"(?:率|比重|占比|比例)(?:达到|达|为|是|提高到|提升到|降到|降至)?\s*$", before)  # "参保率达到多少"
+    if rate or (not to_level and _PERCENT_SLOT.search(before.rstrip("了是为约达 "))):
         return AskedQuantity("", "percent")
     if re.search(r"(?:比重|占比|比例|增幅|增速|增长率|率)(?:是|为|有)?(?:多少|多大|几)?[？?]?$", q):
         return AskedQuantity("", "percent")

@@ -169,6 +169,9 @@ def figure_choices(
             cover *= _CONDITION_PENALTY  # "10亿元以上项目7个" when the question asks about all 亿元以上项目
             telling *= _CONDITION_PENALTY
         names_counted = bool(counted) and low[f.end : f.end + len(counted)] == counted
+        if _contrasts(own, compact_question, [low[spans[j][0] : spans[j][1]] for j in accepted if j != k]):
+            cover = min(cover, MIN_FOCUS - 0.01)  # "农村居民…17,640元" for 城镇居民, "新建改造…42座" for 新建
+            telling *= _CONDITION_PENALTY
         if not names_counted and _names_a_later_item(matches, k, accepted):
             # "案件926件，其中…食品药品安全领域178件" asked about 食品药品: the total never answers
             cover = min(cover * _CONDITION_PENALTY, MIN_FOCUS - 0.01)
@@ -242,12 +245,15 @@ def _respective(
         cut = max(sentence.rfind(c, 0, m.start()) for c in "，,；;。：:！？!?")
         head = sentence[cut + 1 : m.start()]
         items = [x for x in _ITEM_SPLIT_RE.split(head) if x]
+        region = head + (sentence[spans[k - 1][0] : spans[k - 1][1]] if k else "")
+        if len(listed) == 2 and "城乡" in region and not re.search("城镇|城市|农村|乡村", region):
+            items = list(_URBAN_RURAL)  # "城乡居民人均可支配收入分别为…": urban first, then rural
         if len(items) >= 2:  # a shared modifier stands before the first item ("…企业获得电力、用水时间")
-            items[0] = items[0][-max(len(x) for x in items[1:]) :]
+            items = _trimmed(items)
         if len(items) != len(listed) and k:  # the items are listed in the clause before ("二孩、三孩家庭，分别…")
             items = [x for x in _ITEM_SPLIT_RE.split(sentence[spans[k - 1][0] : spans[k - 1][1]]) if x]
             if len(items) >= 2:
-                items[0] = items[0][-max(len(x) for x in items[1:]) :]
+                items = _trimmed(items)
         if len(items) != len(listed):  # the items are the clauses before, each with its figure
             items = [sentence[s:e] for s, e in spans[max(0, k - len(listed)) : k]]
         if len(items) != len(listed):
@@ -259,6 +265,14 @@ def _respective(
         for f, score in zip(listed, scores, strict=True):
             out[f.start] = _RESPECTIVE_BONUS if score == best else -_RESPECTIVE_BONUS
     return out
+
+
+def _trimmed(items: list[str]) -> list[str]:
+    """A list's items cut to their own words: the first loses the modifier it shares with the rest ("企业获得电力"
+    → "电力"), the last the noun it shares ("城市、农村低保标准" → "农村", "二孩、三孩家庭" → "三孩")."""
+    first = items[0][-max(len(x) for x in items[1:]) :]
+    width = max(len(x) for x in [first, *items[1:-1]])
+    return [first, *items[1:-1], items[-1][:width]]
 
 
 def _group_end(sentence: str, spans: Sequence[tuple[int, int]], k: int) -> int:
@@ -316,6 +330,52 @@ def _unexplained(content: str, focus: Sequence[_Term], question: str = "") -> st
     if question and rest:
         rest = "".join(w for w in _words(rest) if len(w) < 2 or w not in question)
     return rest
+
+
+# Words that name one of several parallel items of a report ("城镇/农村", "新建/改造", "出口/进口"): a figure
+# whose clause names another item of a group than the question does answers something else.
+_CONTRAST_GROUPS = tuple(
+    frozenset(g.split())
+    for g in (
+        "城镇 农村 城市 乡村",
+        "出口 进口",
+        "新建 改造 改扩建 扩建 续建",
+        "新开工 开工 竣工 签约 投产",
+        "国家级 省级 市级 县级 镇级 乡级 村级",
+        "职工 居民",
+        "一审 二审 再审",
+        "幼儿园 小学 初中 高中",
+        "博士 硕士 本科",
+        "第一产业 第二产业 第三产业",
+        "国道 省道 县道 乡道 村道",
+        "男性 女性",
+        "公办 民办",
+        "批准逮捕 起诉 不起诉",
+    )
+)
+_URBAN_RURAL = ("城镇城市", "农村乡村")
+
+
+def _contrasts(own: str, question: str, others: Sequence[str]) -> bool:
+    """Whether the figure's clause names other items of a parallel group than the question: only others
+    ("农村居民…17,640元" asked about 城镇居民), or several together while another clause of the asked kind names
+    just the asked one ("新建改造公厕42座，其中新建18座" asked about 新建)."""
+    words, asked = _words(own), _words(question)
+    for group in _CONTRAST_GROUPS:
+        want = _members(group, asked)
+        if not want or len(want) == len(group):
+            continue
+        have = _members(group, words)
+        if have and not have & want:
+            return True
+        if len(have) > 1 and any(_members(group, _words(o)) == want for o in others):
+            return True
+    return False
+
+
+def _members(group: frozenset[str], words: frozenset[str]) -> frozenset[str]:
+    """The items of ``group`` that start a word of ``words`` ("农村居民" → 农村; "进出口" holds no 出口)."""
+    return frozenset(g for g in group if any(w.startswith(g) for w in words))
 
 
 def _phrase_before(before: str, focus: Sequence[_Term]) -> int:

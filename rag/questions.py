@@ -220,16 +220,13 @@ def _leading_place(question: str) -> str:
     for segment in _PLACE_SEGMENT_RE.findall(place):
         if segment in _NOT_PLACES or re.search(r"多少|几|什么|哪|谁|怎", segment):
             break  # "青溪区城镇…", "海陵区完成多少户农村…": what is asked about, not a place
+        # jieba cuts a long suffix into words of its own ("经开区" → 经 / 开区, 经 a preposition): only the
+        # names before the suffixes are checked. A verb, number… ends the place ("梅岭县一季度农村…").
+        words = _posseg(_LONG_SUFFIX_RE.sub("", segment) or segment, hmm=True)
+        if any(flag.startswith(("v", "d", "p", "c", "m", "r")) for w, flag in words if len(w) > 1 or flag != "n"):
+            break
         kept.append(segment)
-    place = "".join(kept)
-    if not place or re.search(r"多少|几|什么|哪|谁|怎", place):
-        return ""
-    # jieba cuts a long suffix into words of its own ("经开区" → 经 / 开区, 经 a preposition): only the names
-    # before the suffixes are checked.
-    words = _posseg(_LONG_SUFFIX_RE.sub("", place) or place, hmm=True)
-    if any(flag.startswith(("v", "d", "p", "c", "m", "r")) for w, flag in words if len(w) > 1 or flag != "n"):
-        return ""
-    return place
+    return "".join(kept)
 
 
 _NEGATIONS = frozenset("不 未 非 无 没".split())

@@ -281,3 +281,37 @@ def test_a_leading_place_is_cut_on_its_own() -> None:
     assert "村道" in terms and "县村" not in terms
     subject = {t.text for t in analyse_question("安平经开区一季度共签约多少个项目？").terms if t.subject}
     assert subject == {"安平", "经开区"}
+
+
+RURAL = "农村居民人均可支配收入16,210元，增长7.2%，高于城镇居民收入增速1.5个百分点"
+BOTH = "城乡居民人均可支配收入分别为31,460元和14,980元，分别增长4.9%和6.6%"
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "expected"),
+    [
+        # another item of a parallel group than the one asked: no answer
+        ("城镇居民人均可支配收入是多少？", RURAL, None),
+        ("农村居民人均可支配收入是多少？", RURAL, "16,210元"),
+        # a combined figure when a breakdown names the asked item alone
+        ("新建了多少座公厕？", "新建改造公厕36座，其中新建14座、改造22座", "14座"),
+        ("改造公厕多少座？", "新建改造公厕36座，其中新建14座、改造22座", "22座"),
+        ("出口额是多少？", "进出口总额412亿元，其中出口268亿元、进口144亿元", "268亿元"),
+        ("进出口总额是多少？", "进出口总额412亿元，其中出口268亿元、进口144亿元", "412亿元"),
+        # 城乡 …分别: urban first, then rural
+        ("农村居民人均可支配收入增长多少？", BOTH, "6.6%"),
+        ("城镇居民人均可支配收入是多少？", BOTH, "31,460元"),
+        # the noun a list shares is not its last item's own
+        ("城市低保标准提高到多少？", "城市、农村低保标准分别提高到每人每月690元和每人每年5,900元", "每人每月690元"),
+        # the asked kind from the rate before the slot and from the last cue
+        ("城乡居民医保参保率达到多少？", "城乡居民医保参保率达到96.4%，参保人数达到38.2万人", "96.4%"),
+        ("为群众挽回损失多少？", "侦破电信诈骗案件420起，为群众挽回损失1,860余万元", "1,860余万元"),
+    ],
+)
+def test_parallel_items_and_the_asked_kind(question: str, sentence: str, expected: str | None) -> None:
+    assert answer(question, sentence) == expected
+
+
+def test_a_leading_place_ends_before_a_time_word() -> None:
+    subject = {t.text for t in analyse_question("梅岭县一季度农村居民人均可支配收入是多少？").terms if t.subject}
+    assert subject == {"梅岭", "县"}
