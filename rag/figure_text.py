@@ -168,13 +168,6 @@ _CUT_RE = re.compile(r"压缩|缩短|减少|降低|精简|节省|提速")
 _PER_HEAD_RE = re.compile(r"每[十百千万]?人(?:口)?|人均|每百户|每户")
 
 
-def answer_text(figure: FigureSpan, question: str) -> str:
-    """The figure as the short answer: whole, as written, with its qualifiers, even one the question itself
-    states ("几个工作日内办结" → "3个工作日内", "多少人以上" → "4000人以上"): the user reads the report's figure."""
-    del question
-    return figure.text
-
-
 # A numbered thing named in a question ("第7号水渠", "2号线", "第3批"): its number is part of a name, never a
 # figure of its own; "5月3号" is a date.
 IDENTIFIER_RE = re.compile(r"(?<![\d.月])第?\d+(?:号线|号楼|号|期|届|批|标段)")

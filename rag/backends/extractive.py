@@ -12,7 +12,6 @@ from rag.protocols import Reader
 from rag.quantities import (
     MIN_FOCUS,
     FigureChoice,
-    answer_text,
     asked_quantity,
     best_figure,
     clause_focus,
@@ -227,7 +226,8 @@ class ExtractiveGenerator:
         if best is None:
             return cands, None
         _, c, choice = best
-        short = answer_text(choice.figure, question).strip()
+        # The figure whole, as written, every qualifier kept ("几个工作日内办结" → "3个工作日内").
+        short = choice.figure.text.strip()
         return [c] + [x for x in cands if x is not c], short or None
 
     def _by_span(

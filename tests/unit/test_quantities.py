@@ -11,7 +11,6 @@ import pytest
 from rag.quantities import (
     MIN_FOCUS,
     AskedQuantity,
-    answer_text,
     asked_quantity,
     best_figure,
     clauses,
@@ -34,7 +33,7 @@ def answer(question: str, sentence: str) -> str | None:
     choice = best_figure(sentence, asked_quantity(question), focus_terms(qa.terms), weights, question)
     if choice is None or choice.focus < MIN_FOCUS:
         return None
-    return answer_text(choice.figure, question)
+    return choice.figure.text
 
 
 # --- whole figures -------------------------------------------------------------------------------------------
