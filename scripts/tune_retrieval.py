@@ -31,6 +31,10 @@ VARIANTS: dict[str, tuple[float, float, RankWeights | None]] = {
     "RRF 1:2 + coverage": (1.0, 2.0, RankWeights(0.5, 0.0, 0.0)),
     "RRF 1:2 + coverage + answer + consensus": (1.0, 2.0, RankWeights(0.5, 0.2, 0.2)),
     "RRF 1:1 + coverage + answer + consensus": (1.0, 1.0, RankWeights(0.5, 0.2, 0.2)),
+    # the default less one signal: which part of the re-ranking carries over from one question set to another
+    "default without coverage": (1.0, 1.0, RankWeights(0.0, 0.2, 0.2)),
+    "default without answer kind": (1.0, 1.0, RankWeights(0.5, 0.0, 0.2)),
+    "default without consensus": (1.0, 1.0, RankWeights(0.5, 0.2, 0.0)),
 }
 
 
@@ -40,6 +44,9 @@ def main() -> None:
     ap.add_argument("--index", type=Path, required=True)
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--depth", type=int, default=10, help="fused candidates re-ranked")
+    ap.add_argument(
+        "--halves", action="store_true", help="also score the odd and even questions apart (does a choice carry over?)"
+    )
     args = ap.parse_args()
     settings = Settings()
     settings.retrieval.candidates = 100
@@ -54,11 +61,16 @@ def main() -> None:
         retriever.dense_weight, retriever.lexical_weight = dense_w, lexical_w
         retriever.reranker = EvidenceReranker(**dataclasses.asdict(weights)) if weights else None
         retriever.rerank_depth = args.depth
-        scores = RetrievalScores()
-        for q, cl in zip(questions, lists, strict=True):
+        scores, halves = RetrievalScores(), (RetrievalScores(), RetrievalScores())
+        for k, (q, cl) in enumerate(zip(questions, lists, strict=True)):
             kept = RankedLists(cl.dense if dense_w else [], cl.lexical if lexical_w else [])
-            scores.add(q, retriever.rank(q.question, kept, top_k=10), doc_text)
-        print(f"{name:42} {json.dumps(scores.summary())}", flush=True)
+            ranked = retriever.rank(q.question, kept, top_k=10)
+            scores.add(q, ranked, doc_text)
+            halves[k % 2].add(q, ranked, doc_text)
+        line = json.dumps(scores.summary())
+        if args.halves:
+            line += "  even/odd hit@1 " + " / ".join(f"{h.summary().get('hit@1', 0):.3f}" for h in halves)
+        print(f"{name:42} {line}", flush=True)
 
 
 if __name__ == "__main__":
