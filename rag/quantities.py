@@ -114,10 +114,12 @@ def figure_choices(
     # A generic measure noun ("补贴标准", "收入水平") that the sentence never writes ("每户补贴5000至10000元"):
     # no clause carries it, so it tells none apart and is not asked of any.
     focus = [t for t in focus if not (t.text in _GENERIC_MEASURES and _clause_match(t, low) == 0.0)]
-    matches = {t.text: [_clause_match(t, low[s:e]) for s, e in spans] for t in focus}
+    texts = [low[s:e] for s, e in spans]
+    matches = {t.text: [_clause_match(t, c) for c in texts] for t in focus}
     n = len(spans)
     clause_of = {f.start: next((i for i, (s, e) in enumerate(spans) if s <= f.start < e), n - 1) for f in figures}
-    accepted = {clause_of[f.start] for f in figures if asked.accepts(f) > 0.0}
+    fits = {f.start: asked.accepts(f) for f in figures}
+    accepted = {clause_of[f.start] for f in figures if fits[f.start] > 0.0}
     distinct = {
         t.text: weights.get(t.text, 1.0) * math.log(1.0 + n / max(1, sum(m > 0 for m in matches[t.text])))
         for t in focus
@@ -138,7 +140,7 @@ def figure_choices(
     respective = _respective(sentence, low, spans, figures, focus, weights)
     out: list[FigureChoice] = []
     for f in figures:
-        fit = asked.accepts(f)
+        fit = fits[f.start]
         if fit == 0.0:
             continue
         k = clause_of[f.start]
@@ -167,7 +169,7 @@ def figure_choices(
             cover *= _CONDITION_PENALTY  # "10亿元以上项目7个" when the question asks about all 亿元以上项目
             telling *= _CONDITION_PENALTY
         names_counted = bool(counted) and low[f.end : f.end + len(counted)] == counted
-        if _contrasts(own, compact_question, [low[spans[j][0] : spans[j][1]] for j in accepted if j != k]):
+        if _contrasts(own, compact_question, [texts[j] for j in accepted if j != k]):
             cover = min(cover, MIN_FOCUS - 0.01)  # "农村居民…17,640元" for 城镇居民, "新建改造…42座" for 新建
             telling *= _CONDITION_PENALTY
         if not names_counted and _names_a_later_item(matches, k, accepted):
