@@ -144,7 +144,8 @@ def _evidence(cls: Any, cfg: Any) -> Any:
 
 @register("reader", "onnx", "rag.backends.onnx_reader:OnnxReader", install="pip install -e '.[onnx]'")
 def _onnx_reader(cls: Any, cfg: Any) -> Any:
-    return cls(cfg.model_dir, threads=cfg.threads) if cfg.model_dir else cls(threads=cfg.threads)
+    options = {"threads": cfg.threads, "focus_windows": cfg.focus_windows}
+    return cls(cfg.model_dir, **options) if cfg.model_dir else cls(**options)
 
 
 # A generator factory that names ``reader`` gets the learned reader (or None) and its settings.

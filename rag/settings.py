@@ -185,6 +185,13 @@ class ReaderSettings(BaseModel):
         description="Calibrated probability below which a span gives no short answer (default: the model's).",
     )
     passages: int = Field(2, ge=1, le=20, description="Top passages the reader reads.")
+    focus_windows: int = Field(
+        1,
+        ge=0,
+        le=16,
+        description="Read a passage longer than this many model windows as its sentences that best match the "
+        "question, as many as fit (0: every window of every passage).",
+    )
     threads: int = Field(
         0, ge=0, le=64, description="ONNX Runtime threads for the reader (0: up to 4, from the cores)."
     )

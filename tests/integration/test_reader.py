@@ -154,3 +154,20 @@ def test_a_passage_without_the_answer_gives_no_short_answer(reader: OnnxReader) 
         ExtractiveGenerator(reader=reader), "谁在开幕式上致辞？", [_hit(p, k) for k, p in enumerate(passages)]
     )
     assert not draft.short_answer, draft
+
+
+def test_a_long_passage_is_read_as_its_best_sentences_and_the_span_maps_back_to_it() -> None:
+    filler = "".join(
+        f"第{k}季度，全市{topic}工作稳步推进，各项指标总体平稳，群众满意度持续提升。"
+        for k, topic in enumerate(["农业", "工业", "商贸", "文旅", "教育", "卫生", "交通", "水利", "环保", "民政"] * 3)
+    )
+    answer = "市政府聘请清华大学教授林嘉禾担任城市规划总顾问，任期三年。"
+    passage = filler + answer + filler
+    whole = OnnxReader(SHIPPED_READER, focus_windows=0)
+    focused = OnnxReader(SHIPPED_READER, focus_windows=1)
+    question = "市政府聘请谁担任城市规划总顾问？"
+    assert len(whole.windows(question, [passage])) >= 4  # read whole, it takes several windows
+    span = focused.read(question, [passage, "城市规划展览馆今年接待参观者12万人次。"])
+    assert span is not None and span.passage == 0 and "林嘉禾" in span.text, span
+    assert passage[span.start : span.end] == span.text  # an exact span of the passage, not of the joined text
+    assert span.start >= len(filler)
