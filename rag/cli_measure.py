@@ -173,8 +173,8 @@ def print_bench(f: dict[str, Any]) -> None:
     out.print(lat)
     srv = f["server"]
     out.print(
-        f"server ({srv.get('workers', 1)} worker(s)) ready after {srv['ready_seconds']} s, RSS at ready "
-        f"{srv.get('rss_mb', '-')} MB, torch loaded: {'yes' if srv.get('torch_loaded') else 'no'}"
-        + ("; time limit hit" if f["http"]["timed_out"] else ""),
+        f"server ({srv.get('workers', 1)} worker(s)) ready after {srv['ready_seconds']} s, web UI after "
+        f"{srv.get('ui_seconds') or '-'} s, RSS then {srv.get('rss_mb', '-')} MB, torch loaded: "
+        f"{'yes' if srv.get('torch_loaded') else 'no'}" + ("; time limit hit" if f["http"]["timed_out"] else ""),
         highlight=False,
     )

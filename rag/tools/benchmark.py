@@ -294,7 +294,13 @@ def run_benchmark(
 
         on_event("starting `rag serve` on loopback")
         with running_server(index_dir, log_dir=Path(tmp), workers=workers) as server:
-            figures["server"] = {"ready_seconds": round(server.ready_seconds, 2), "workers": workers, **server.memory()}
+            ui = round(server.ui_seconds, 2) if server.ui_seconds is not None else None
+            figures["server"] = {
+                "ready_seconds": round(server.ready_seconds, 2),
+                "ui_seconds": ui,
+                "workers": workers,
+                **server.memory(),
+            }
             deadline = time.monotonic() + time_limit
             on_event(f"/ask: {requests} requests from 1 client")
             sequential = bench_http_sequential(server.url, questions, requests=requests, deadline=deadline)

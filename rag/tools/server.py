@@ -35,7 +35,8 @@ class RunningServer:
     url: str
     proc: subprocess.Popen[bytes]
     log: Path
-    ready_seconds: float
+    ready_seconds: float  # until `/ready` said 200: the API answers
+    ui_seconds: float | None = None  # until `/ui/` said 200 (None: no web UI in this server)
 
     def log_tail(self, chars: int = 3000) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")[-chars:]
@@ -67,7 +68,8 @@ def running_server(
     workers: int = 1,
 ) -> Iterator[RunningServer]:
     """Start `rag serve --index INDEX_DIR [--workers N]` on a free loopback port (in ``cwd``, with ``env`` when
-    given), wait for `/ready`, always stop it afterwards."""
+    given), wait for `/ready` and then for the web UI (mounted after the pipeline loads), always stop it
+    afterwards."""
     import httpx
 
     port = free_port()
@@ -103,11 +105,29 @@ def running_server(
             except httpx.TransportError:
                 pass
             time.sleep(0.25)
-        yield RunningServer(url, proc, log, time.perf_counter() - t0)
+        ready = time.perf_counter() - t0
+        yield RunningServer(url, proc, log, ready, _wait_for_ui(url, proc, deadline, t0))
     finally:
         stop_process(proc, timeout=20)
         if in_main:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _wait_for_ui(url: str, proc: subprocess.Popen[Any], deadline: float, t0: float) -> float | None:
+    """Seconds from the start until `/ui/` answers 200; None when the server has no UI (404)."""
+    import httpx
+
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            status = httpx.get(url + "/ui/", timeout=5).status_code
+        except httpx.TransportError:
+            status = 0
+        if status == 200:
+            return time.perf_counter() - t0
+        if status == 404:
+            return None
+        time.sleep(0.1)
+    raise RAGError(f"the web UI of `rag serve` at {url} did not load (see the server log)")
 
 
 def stop_process(proc: subprocess.Popen[Any], *, timeout: float) -> None:

@@ -68,7 +68,10 @@ def test_bench_prints_and_writes_every_figure(workdir: Workdir, repo_root: Path)
     check_latencies(concurrent, REQUESTS)
     assert concurrent["errors"] == 0 and concurrent["concurrency"] == CONCURRENCY
     assert concurrent["rps"] > 0 and concurrent["seconds"] > 0
-    assert figures["server"]["ready_seconds"] > 0
+    server = figures["server"]
+    assert server["ready_seconds"] > 0
+    # the web UI is mounted once the pipeline is in: after /ready, never before (or None without the UI)
+    assert server["ui_seconds"] is not None and server["ui_seconds"] >= server["ready_seconds"]
 
 
 def test_bench_refuses_a_missing_corpus(workdir: Workdir) -> None:

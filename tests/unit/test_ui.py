@@ -191,3 +191,33 @@ def test_a_store_from_before_owners_gains_the_column(tmp_path: Path) -> None:
     store = ConversationStore(path)
     assert store.owner_of("old") is None and [c.id for c in store.conversations(everyone=True)] == ["old"]
     assert store.conversations(owner="browser-a") == []  # nobody's but the key holder's
+
+
+def test_the_ui_is_mounted_once_the_pipeline_is_in_and_a_loading_page_stands_in_until_then(tmp_path: Path) -> None:
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from rag.api.app import create_app
+    from ui.server import mount_ui_later
+
+    holder = _holder(tmp_path)
+    holder.live.load = lambda: None  # type: ignore[method-assign]  # the index stays "loading" until we say
+    settings = Settings()
+    settings.index.dir = tmp_path / "index"
+    app = mount_ui_later(create_app(settings, service=holder))
+    with TestClient(app) as client:
+        loading = client.get("/ui/")
+        assert loading.status_code == 503 and "正在加载" in loading.text
+        assert loading.headers["retry-after"] == "1"
+        assert client.get("/ui/en/").status_code == 503
+        assert client.get("/", follow_redirects=False).headers["location"] == "/ui/"
+        assert app.state.ui_ready_at is None
+        holder.live.error = "no index at index — run `rag index build`"  # the load ended (here: failed)
+        deadline = time.monotonic() + 60
+        while client.get("/ui/").status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        page = client.get("/ui/")
+        assert page.status_code == 200 and "gradio" in page.text.lower()
+        assert client.get("/ui/en/").status_code == 200
+        assert app.state.ui_ready_at is not None
