@@ -31,6 +31,10 @@ COPY README.md ./
 COPY rag ./rag
 COPY ui ./ui
 RUN pip install ${PIP_EXTRA_OPTS} --no-deps --force-reinstall ".[api,ui,onnx]"
+# OCR of scans (the `ocr` extra): RapidOCR with its models in the wheel, on OpenCV's headless build. The extra's
+# opencv-python needs libGL, which the slim base lacks; rapidocr runs the same on opencv-python-headless, so it
+# is installed without its declared dependencies and with the others by hand.
+RUN pip install ${PIP_EXTRA_OPTS} opencv-python-headless pyclipper shapely six PyYAML  && pip install ${PIP_EXTRA_OPTS} --no-deps rapidocr-onnxruntime==1.4.4  && python -c "import cv2, rapidocr_onnxruntime"
 
 # --- builder: the same venv plus torch (CPU) and sentence-transformers, which export the model to int8 ONNX
 # once, check the export against the original, and build the index of corpus/. Nothing of it but /app (the

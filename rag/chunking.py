@@ -73,13 +73,19 @@ def chunk_document(doc: Document, *, size: int = 300, overlap: int = 60, min_siz
     if not units:
         return []
     is_heading = [bool(heading_starts) and _starts_heading(heading_starts, s) for s, _ in units]
-    ranges = _pack(units, is_heading, size=size, overlap=overlap, min_size=min_size)
+    # A page that starts a paragraph starts a chunk too (as a heading does), so a citation names one page.
+    page_starts = {page.start for page in doc.pages[1:]}
+    breaks = [h or s in page_starts for h, (s, _) in zip(is_heading, units, strict=True)]
+    ranges = _pack(units, breaks, size=size, overlap=overlap, min_size=min_size)
     chunks: list[Chunk] = []
     for position, (i, j) in enumerate(ranges):
         start, end = units[i][0], units[j][1]
         body = text[start:end]
         heading = _heading_for(text, headings, units, is_heading, i, j)
-        chunks.append(Chunk(chunk_id(doc.id, start, end, body), doc.id, body, start, end, heading, position))
+        pages, ocr = doc.pages_of(start, end) if doc.pages else ((), False)
+        chunks.append(
+            Chunk(chunk_id(doc.id, start, end, body), doc.id, body, start, end, heading, position, pages, ocr)
+        )
     return chunks
 
 

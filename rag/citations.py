@@ -38,6 +38,9 @@ def resolve_citations(text: str, hits: Sequence[Hit]) -> tuple[str, list[Citatio
                 start=c.start,
                 end=c.end,
                 score=hit.score,
+                pages=c.pages,
+                ocr=c.ocr,
+                kb=hit.kb,
             )
         )
     return rewritten, citations

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from rag.cli_common import IndexOpt, JsonOpt, TopKOpt, err, out
+from rag.cli_common import IndexOpt, JsonOpt, KbOpt, TopKOpt, err, out
 from rag.cli_common import load_settings as _settings
 from rag.cli_common import print_json as _print_json
 from rag.cli_measure import bench_cmd, eval_cmd
@@ -18,7 +18,9 @@ from rag.errors import ConfigError, RAGError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Question answering over Chinese reports.")
 index_app = typer.Typer(no_args_is_help=True, help="Build and inspect the index.")
+kb_app = typer.Typer(no_args_is_help=True, help="Knowledge bases: separate corpora, each with its index.")
 app.add_typer(index_app, name="index")
+app.add_typer(kb_app, name="kb")
 app.add_typer(reader_app, name="reader")
 
 
@@ -29,11 +31,25 @@ def index_build(
     ] = None,
     index: IndexOpt = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Re-embed everything.")] = False,
+    kb: Annotated[
+        str | None,
+        typer.Option(
+            "--kb",
+            help="Build the knowledge base NAME (made if new, in `kbs/NAME/`; its corpus is `kbs/NAME/corpus` "
+            "unless --corpus names others, which it then keeps).",
+        ),
+    ] = None,
 ) -> None:
     """Build or update the index (incremental and atomic). Exit status 2 when some files could not be read."""
     from rag.indexing import build_index
 
     settings = _settings(index)
+    if kb:
+        from rag.kbs import ensure_kb
+
+        settings = ensure_kb(settings, kb, roots=corpus).settings(settings)
+        if index is not None:
+            settings.index.dir = index
     roots = corpus or settings.index.corpus
     for root in roots:
         if not root.exists():
@@ -52,11 +68,11 @@ def index_build(
 
 
 @index_app.command("status")
-def index_status_cmd(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
+def index_status_cmd(index: IndexOpt = None, as_json: JsonOpt = False, kb: KbOpt = None) -> None:
     """Documents, chunks, model, size, build time and corpus files changed since the build."""
     from rag.indexing import index_status
 
-    status = index_status(_settings(index).index.dir)
+    status = index_status(_settings(index, kb=kb).index.dir)
     if as_json:
         _print_json(status)
         return
@@ -98,11 +114,12 @@ def search_cmd(
     top_k: TopKOpt = None,
     index: IndexOpt = None,
     as_json: JsonOpt = False,
+    kb: KbOpt = None,
 ) -> None:
     """The ranked passages for a question, without answering."""
     from rag.pipeline import build_pipeline
 
-    pipeline = build_pipeline(_settings(index))
+    pipeline = build_pipeline(_settings(index, kb=kb), kb=kb or "")
     result = pipeline.search(question, top_k=top_k)
     if as_json:
         _print_json({"question": question, "ms": round(result.ms, 2), "hits": [h.to_dict() for h in result.hits]})
@@ -138,6 +155,7 @@ def ask_cmd(
     as_json: JsonOpt = False,
     input_file: Annotated[Path | None, typer.Option("--input", help="Batch: JSONL of {id, question}.")] = None,
     output_file: Annotated[Path | None, typer.Option("--output", help="Batch: where to write the answers.")] = None,
+    kb: KbOpt = None,
 ) -> None:
     """Answer a question from the corpus with cited sources (or an honest "not found")."""
     from rag.errors import InvalidQueryError
@@ -149,7 +167,7 @@ def ask_cmd(
         raise ConfigError(f"--input {input_file}: no such file")
     if question is not None:
         validate_question(question)  # before the model loads: a bad question fails fast
-    pipeline = build_pipeline(_settings(index))
+    pipeline = build_pipeline(_settings(index, kb=kb), kb=kb or "")
     if input_file and output_file:
         failed = _ask_batch(pipeline, input_file, output_file, top_k=top_k, backend=backend)
         if failed:
@@ -183,6 +201,24 @@ def _ask_batch(pipeline: Any, input_file: Path, output_file: Path, *, top_k: int
     note = f"; {len(failed)} lines failed (an error record each)" if failed else ""
     err.print(f"{written - len(failed)} answers written to {output_file}{note}")
     return len(failed)
+
+
+@kb_app.command("list")
+def kb_list(as_json: JsonOpt = False) -> None:
+    """The knowledge bases: name, documents, chunks, when built."""
+    from rag.kbs import list_kbs
+
+    kbs = [kb.describe() for kb in list_kbs(_settings())]
+    if as_json:
+        _print_json(kbs)
+        return
+    for kb in kbs:
+        built = (
+            f"{kb['documents']} documents, {kb['chunks']} chunks, built {kb['built_at']}"
+            if kb["built"]
+            else "not built"
+        )
+        out.print(f"{kb['name']:16} {built}  corpus {', '.join(kb['corpus'])}  {kb['description']}", highlight=False)
 
 
 @app.command("serve")

@@ -21,13 +21,22 @@ err = Console(stderr=True, soft_wrap=True)
 IndexOpt = Annotated[Path | None, typer.Option("--index", help="Index directory (default: settings, `index/`).")]
 TopKOpt = Annotated[int | None, typer.Option("--top-k", min=1, max=100, help="Passages to return.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+KbOpt = Annotated[
+    str | None,
+    typer.Option("--kb", help="Knowledge base (default: `default`, the settings' index and corpus; `rag kb list`)."),
+]
 
 
-def load_settings(index: Path | None = None) -> Settings:
+def load_settings(index: Path | None = None, *, kb: str | None = None) -> Settings:
+    """The settings from the RAG_* environment, for the knowledge base ``kb`` (its index and corpus)."""
     try:
         settings = Settings()
     except ValidationError as exc:
         raise ConfigError(f"invalid RAG_* setting: {exc}") from exc
+    if kb:
+        from rag.kbs import find_kb
+
+        settings = find_kb(settings, kb).settings(settings)
     if index is not None:
         settings.index.dir = index
     return settings

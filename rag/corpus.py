@@ -32,7 +32,7 @@ from rag.errors import (
 from rag.index import store
 from rag.index.manifest import Manifest
 from rag.indexing import BuildReport
-from rag.loaders import SourceFile, load_source, supported_suffixes
+from rag.loaders import ReadOptions, SourceFile, load_source, supported_suffixes
 from rag.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
@@ -159,7 +159,13 @@ def nothing_added(outcomes: Sequence[FileOutcome]) -> RAGError:
 
 
 def add_documents(
-    pipeline: Pipeline, uploads: Sequence[Upload], *, corpus: Sequence[Path], max_bytes: int, rebuild: Rebuild
+    pipeline: Pipeline,
+    uploads: Sequence[Upload],
+    *,
+    corpus: Sequence[Path],
+    max_bytes: int,
+    rebuild: Rebuild,
+    reading: ReadOptions | None = None,
 ) -> tuple[list[FileOutcome], BuildReport | None]:
     """Save ``uploads`` into the first corpus folder and rebuild; one outcome per upload, in order.
 
@@ -182,7 +188,9 @@ def add_documents(
         try:
             for i, upload in enumerate(uploads):
                 try:
-                    staged.append(_stage(upload, i, folder, limit, journal, taken={s.final.name for s in staged}))
+                    staged.append(
+                        _stage(upload, i, folder, limit, journal, taken={s.final.name for s in staged}, reading=reading)
+                    )
                 except (UnsupportedFileError, FileTooLargeError, IngestError) as exc:
                     outcomes[i] = FileOutcome(upload.filename, "failed", reason=str(exc), error=exc)
             if not staged:
@@ -290,7 +298,16 @@ def _sha256(path: Path) -> str | None:
     return store.file_sha256(path) if path.is_file() else None
 
 
-def _stage(upload: Upload, position: int, folder: Path, limit: int, journal: _Journal, *, taken: set[str]) -> _Staged:
+def _stage(
+    upload: Upload,
+    position: int,
+    folder: Path,
+    limit: int,
+    journal: _Journal,
+    *,
+    taken: set[str],
+    reading: ReadOptions | None = None,
+) -> _Staged:
     """Copy one upload to a hidden name in ``folder`` (a `rag index build` beside never reads half a file) and
     check that it loads; raises the reason it cannot be added."""
     name = safe_name(upload.filename)
@@ -302,11 +319,11 @@ def _stage(upload: Upload, position: int, folder: Path, limit: int, journal: _Jo
     tmp = folder / f".upload-{secrets.token_hex(4)}-{name}"
     journal.note(tmp=tmp.name)
     try:
-        _copy_limited(upload, tmp, limit)
+        copy_limited(upload, tmp, limit)
         rel = f"{folder.resolve().name}/{name}"
         bad: list[IngestError] = []
         try:
-            loaded = sum(1 for _ in load_source(SourceFile(tmp, folder, rel), on_error=bad.append))
+            loaded = sum(1 for _ in load_source(SourceFile(tmp, folder, rel), on_error=bad.append, options=reading))
         except IngestError as exc:
             raise IngestError(str(exc).replace(str(tmp), name)) from exc
         if not loaded:
@@ -340,7 +357,7 @@ def _withdraw(s: _Staged) -> None:
         s.final.unlink(missing_ok=True)
 
 
-def _copy_limited(upload: Upload, dest: Path, limit: int) -> None:
+def copy_limited(upload: Upload, dest: Path, limit: int) -> None:
     size = 0
     with open(dest, "wb") as out:
         while block := upload.file.read(_BLOCK):

@@ -63,6 +63,10 @@ class ConflictError(RAGError):
     """The change cannot be made on this index or corpus as they are (e.g. deleting a .jsonl record)."""
 
 
+class KnowledgeBaseNotFoundError(RAGError):
+    """No knowledge base of that name (``GET /kbs`` lists them)."""
+
+
 class FileTooLargeError(RAGError):
     """An uploaded file is over the size limit."""
 

@@ -6,9 +6,9 @@ import logging
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from collections.abc import Generator as PieceStream
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypedDict, Unpack
+from typing import Any, Protocol, TypedDict, Unpack
 
 from rag.batching import BatchingEmbedder
 from rag.citations import AnswerStream, resolve_citations
@@ -84,6 +84,20 @@ class SearchResult:
         return SearchResult(self.hits[:k], self.ms)
 
 
+class Searcher(Protocol):
+    """What ranks the passages of a question (``Pipeline._search``, or several knowledge bases' merged)."""
+
+    def __call__(
+        self,
+        q: str,
+        *,
+        top_k: int | None,
+        doc_ids: Collection[str] | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+    ) -> SearchResult: ...
+
+
 class Pipeline:
     """Everything a question needs, loaded once: the embedders, the index, the retriever and the answer
     backends (made by ``generators`` on first use and kept). It takes its parts; ``build_pipeline`` makes them.
@@ -100,7 +114,9 @@ class Pipeline:
         generators: Callable[[str], Generator],
         default_backend: str = FALLBACK_BACKEND,
         top_k: int = 5,
+        kb: str = "",
     ) -> None:
+        self.kb = kb  # the knowledge base it answers from: every hit says so
         self.index = index
         self.embedder = embedder
         self.query_embedder = query_embedder
@@ -145,6 +161,8 @@ class Pipeline:
             lists = self.retriever.candidate_lists(q)
             lists = RankedLists([c for c in lists.dense if c[0] in rows], [c for c in lists.lexical if c[0] in rows])
             hits = self.retriever.rank(q, lists, top_k=k)
+        if self.kb:
+            hits = [replace(hit, kb=self.kb) for hit in hits]
         return SearchResult(hits, (time.perf_counter() - t0) * 1000)
 
     def warm_up(self) -> None:
@@ -187,6 +205,7 @@ class Pipeline:
         date_from: str | None = None,
         date_to: str | None = None,
         found: SearchResult | None = None,
+        search: Searcher | None = None,
     ) -> AnswerStream:
         """The answer as it is written: iterate for its pieces (markers numbered as in the final answer), then
         read ``.answer``. The answer backend is created now, so an unknown one fails before any search.
@@ -194,7 +213,9 @@ class Pipeline:
         A follow-up is first rewritten against ``history`` (earlier ``{role, content}`` turns). When an LLM
         backend fails, the extractive backend answers instead (``fallback`` in the answer says why); if the LLM
         had already streamed pieces, ``FALLBACK_SEPARATOR`` comes between them and the extractive answer.
-        ``found``: passages already retrieved for this question (``search``); the search is then skipped."""
+        ``found``: passages already retrieved for this question (``search``); the search is then skipped.
+        ``search``: what retrieves the passages of the (rewritten) question instead of this pipeline's own
+        search (several knowledge bases searched together)."""
         generator = self.generator(backend)
         return AnswerStream(
             lambda passages: self._answer(
@@ -205,6 +226,7 @@ class Pipeline:
                 history=history,
                 found=found,
                 filters={"doc_ids": doc_ids, "date_from": date_from, "date_to": date_to},
+                search=search or self._search,
             )
         )
 
@@ -218,6 +240,7 @@ class Pipeline:
         history: Sequence[Mapping[str, str]] | None,
         found: SearchResult | None,
         filters: dict[str, Any],
+        search: Searcher,
     ) -> PieceStream[str, None, Answer]:
         t0 = time.perf_counter()
         q = validate_question(question)
@@ -228,7 +251,7 @@ class Pipeline:
         asked = validate_question(rewritten) if rewritten else q  # a rewrite joins two turns: check it again
         earlier_ms = found.ms if found is not None else 0.0  # a search done before this call counts in the total
         if found is None:
-            found = self._search(asked, top_k=top_k, **filters)
+            found = search(asked, top_k=top_k, **filters)
         passages(len(found.hits))
         t1 = time.perf_counter()
         pieces: list[str] = []
@@ -297,6 +320,7 @@ def build_pipeline(
     embedder: Embedder | None = None,
     query_embedder: Embedder | None = None,
     warm: bool = True,
+    kb: str = "",
 ) -> Pipeline:
     """The composition root for serving: settings → a ``Pipeline``. Opens the index at ``index_dir`` (default
     from settings; its live build, or ``build``) unless ``index`` is given, checks that it matches the settings,
@@ -340,6 +364,7 @@ def build_pipeline(
         ),
         default_backend=settings.generator.backend,
         top_k=r.top_k,
+        kb=kb,
     )
     if warm:
         pipeline.warm_up()

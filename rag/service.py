@@ -7,7 +7,7 @@ component); ``build_service(settings)`` is the composition root that makes it.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
@@ -18,9 +18,14 @@ from rag.corpus import Upload
 from rag.errors import UnauthorizedError
 from rag.indexing import BuildReport, build_index
 from rag.live import LiveIndex
+from rag.loaders import ReadOptions
 from rag.pipeline import Pipeline, SearchResult, build_pipeline
+from rag.protocols import Embedder
 from rag.settings import Settings
 from rag.types import Answer
+
+# The document and question embedders another service has loaded (None: load them).
+ModelSource = Callable[[], tuple[Embedder | None, Embedder | None]]
 
 KEY_HINT = "this endpoint needs the API key: send `Authorization: Bearer <key>` or `X-API-Key`"
 
@@ -62,12 +67,14 @@ class RagService:
         max_upload_bytes: int = 20 * 1024 * 1024,
         top_k: int = 5,
         default_backend: str = "extractive",
+        reading: ReadOptions | None = None,
     ) -> None:
         self.live = live
         self.top_k, self.default_backend = top_k, default_backend  # what a question gets when it names neither
         self.corpus_roots = list(corpus_roots)
         self.max_upload_bytes = max_upload_bytes
         self._rebuild = rebuild
+        self._reading = reading
         self._key = api_key or None
 
     # --- the key -------------------------------------------------------------------------------------------
@@ -139,7 +146,12 @@ class RagService:
         self.check_key(key)
         (outcomes, report), pipeline = self.live.write(
             lambda p: corpus.add_documents(
-                p, uploads, corpus=self.corpus_roots, max_bytes=self.max_upload_bytes, rebuild=self._rebuild
+                p,
+                uploads,
+                corpus=self.corpus_roots,
+                max_bytes=self.max_upload_bytes,
+                rebuild=self._rebuild,
+                reading=self._reading,
             )
         )
         if report is None:
@@ -164,14 +176,23 @@ class RagService:
         return {"build": report.build_id, "documents": [], "deleted": [doc_id], "index": corpus.report_dict(report)}
 
 
-def build_service(settings: Settings) -> RagService:
-    """The composition root of the service: settings → live index (loaded by ``service.live.load()``)."""
+def build_service(settings: Settings, *, kb: str = "", models: ModelSource | None = None) -> RagService:
+    """The composition root of the service: settings → live index (loaded by ``service.live.load()``).
+
+    ``kb`` names the knowledge base the index is (its hits say so); ``models()`` may hand over embedders
+    already loaded by another knowledge base's service, so that one process loads the model once."""
     index_dir = Path(settings.index.dir)
     roots = [Path(p) for p in settings.index.corpus]
 
     def reopen(old: Pipeline) -> Pipeline:
         return build_pipeline(
-            settings, index_dir=index_dir, embedder=old.embedder, query_embedder=old.query_embedder, warm=False
+            settings, index_dir=index_dir, embedder=old.embedder, query_embedder=old.query_embedder, warm=False, kb=kb
+        )
+
+    def open_pipeline(build: Path | None) -> Pipeline:
+        embedder, questions = models() if models else (None, None)
+        return build_pipeline(
+            settings, index_dir=index_dir, build=build, kb=kb, embedder=embedder, query_embedder=questions
         )
 
     def rebuild(pipeline: Pipeline, folders: Sequence[Path]) -> BuildReport:
@@ -179,7 +200,7 @@ def build_service(settings: Settings) -> RagService:
 
     live = LiveIndex(
         index_dir,
-        open_pipeline=lambda build: build_pipeline(settings, index_dir=index_dir, build=build),
+        open_pipeline=open_pipeline,
         reopen=reopen,
         recover=lambda: corpus.recover_uploads(index_dir, roots),
     )
@@ -191,4 +212,5 @@ def build_service(settings: Settings) -> RagService:
         max_upload_bytes=int(settings.api.max_upload_mb * 1024 * 1024),
         top_k=settings.retrieval.top_k,
         default_backend=settings.generator.backend,
+        reading=ReadOptions(**settings.loaders.model_dump()),
     )

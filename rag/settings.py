@@ -28,6 +28,22 @@ class ChunkingSettings(BaseModel):
     min_size: int = Field(40, ge=1, description="A trailing piece shorter than this is merged into the previous chunk.")
 
 
+class LoaderSettings(BaseModel):
+    """How corpus files are read (after changing one, run `rag index build --rebuild` to re-read every file)."""
+
+    ocr: bool = Field(
+        True,
+        description="Read scanned pages (PDF pages without a text layer, and .png/.jpg/.tif images) by OCR with "
+        "RapidOCR's PP-OCR models (offline, on the CPU; pages are marked OCR in citations). false: such pages are "
+        "skipped and an all-scanned file is reported as having no text.",
+    )
+    office: str = Field(
+        "soffice",
+        description="LibreOffice's command (or its path), used only to convert legacy .doc/.xls/.wps files when "
+        "one is met; without it those files are reported with how to install it.",
+    )
+
+
 class EmbedderSettings(BaseModel):
     """The dense embedding model."""
 
@@ -81,6 +97,11 @@ class IndexSettings(BaseModel):
 
     dir: Path = Field(Path("index"), description="Index directory.")
     corpus: list[Path] = Field(default_factory=lambda: [Path("corpus")], description="Corpus folders or .jsonl files.")
+    kbs_dir: Path = Field(
+        Path("kbs"),
+        description="Folder of the named knowledge bases, one folder each (`<name>/corpus`, its files, and "
+        "`<name>/index`); `dir` and `corpus` are the default knowledge base's.",
+    )
     vector_backend: str = Field("faiss", description="Registered vector index backend.")
     lexical_backend: str = Field("bm25", description="Registered lexical index backend.")
     keep_builds: int = Field(2, ge=1, description="Finished builds kept on disk (the current one included).")
@@ -245,6 +266,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAG_", env_nested_delimiter="__", extra="ignore")
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
+    loaders: LoaderSettings = Field(default_factory=LoaderSettings)
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
     embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
     index: IndexSettings = Field(default_factory=IndexSettings)

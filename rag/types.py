@@ -7,8 +7,19 @@ from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
+class Page:
+    """Where page ``number`` of a paged source lies in its document's text; ``ocr``: the page was read by OCR."""
+
+    number: int
+    start: int
+    end: int
+    ocr: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Document:
-    """One cleaned source document; ``text`` is what chunk offsets and citations index into."""
+    """One cleaned source document; ``text`` is what chunk offsets and citations index into. A paged source
+    (PDF, scanned image) lists its ``pages`` in order."""
 
     id: str
     title: str
@@ -17,6 +28,14 @@ class Document:
     content_hash: str
     date: str | None = None
     publisher: str | None = None
+    pages: tuple[Page, ...] = ()
+
+    def pages_of(self, start: int, end: int) -> tuple[tuple[int, ...], bool]:
+        """The numbers of the pages that ``text[start:end]`` overlaps, and whether any of them was OCR'd."""
+        hit = [p for p in self.pages if p.start < end and start < p.end] or [
+            p for p in self.pages if p.start <= start <= p.end
+        ][:1]
+        return tuple(p.number for p in hit), any(p.ocr for p in hit)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -33,6 +52,8 @@ class Chunk:
     end: int
     heading: str | None = None
     position: int = 0
+    pages: tuple[int, ...] = ()  # the page numbers of a paged source the passage lies on
+    ocr: bool = False  # some of it was read by OCR
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -48,15 +69,18 @@ class Hit:
     source: str = ""
     date: str | None = None
     signals: dict[str, float] = field(default_factory=dict)
+    kb: str = ""  # the knowledge base it was found in
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "kb": self.kb,
             "doc_id": self.chunk.doc_id,
             "chunk_id": self.chunk.id,
             "title": self.title,
             "source": self.source,
             "date": self.date,
             "heading": self.chunk.heading,
+            "pages": list(self.chunk.pages),
             "start": self.chunk.start,
             "end": self.chunk.end,
             "score": round(self.score, 6),
@@ -78,10 +102,14 @@ class Citation:
     start: int
     end: int
     score: float
+    pages: tuple[int, ...] = ()
+    ocr: bool = False
+    kb: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["score"] = round(self.score, 6)
+        d["pages"] = list(self.pages)
         return d
 
 

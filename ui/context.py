@@ -14,6 +14,7 @@ from typing import Any
 
 import gradio as gr
 
+from rag.kbs import KnowledgeBases
 from rag.service import RagService
 from ui import service
 from ui.store import ConversationStore
@@ -21,11 +22,13 @@ from ui.store import ConversationStore
 
 @dataclass(frozen=True, slots=True)
 class UIContext:
-    """One interface's view of the app: the service it calls, its conversations and ``t``, its strings."""
+    """One interface's view of the app: the service it calls (the default knowledge base's; ``kbs``: all of
+    them, for the chat), its conversations and ``t``, its strings."""
 
     svc: RagService
     store: ConversationStore
     t: Mapping[str, str]
+    kbs: KnowledgeBases | None = None
 
     # Conversations belong to the browser that started them (an id kept in its localStorage); the holder of
     # the API key, when one is set, sees everyone's.

@@ -10,6 +10,8 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
+from rag.types import Page
+
 CONTEXT_CHARS = 150
 MARKER_RE = re.compile(r"\[(\d+)\]")
 
@@ -52,6 +54,11 @@ class DocView:
     source: str
     date: str | None
     text: str | None
+    pages: tuple[Page, ...] = ()  # where each page of a paged source (PDF, scan) lies in ``text``
+
+    def page_at(self, pos: int) -> Page | None:
+        """The page that holds character ``pos`` of the text."""
+        return next((p for p in self.pages if p.start <= pos < p.end), None)
 
 
 def _para(text: str) -> str:
@@ -174,11 +181,23 @@ def _card(
     else:  # the document changed or was removed since: show the passage alone
         context = f"<mark>{escape(cited)}</mark>"
     meta = [f"{escape(t['date'])} {escape(date or '—')}", f"{escape(t['source'])} {escape(source)}"]
+    pages = [int(p) for p in passage.get("pages") or ()]
+    if pages:
+        meta.append(escape(t["page"].format(pages="–".join(map(str, sorted({pages[0], pages[-1]}))))))
+    if passage.get("ocr"):
+        meta.append(escape(t["ocr"]))
     meta.append(f"{escape(t['score'])} {float(passage.get('score', 0.0)):.3f}")
     if extra_meta:
         meta.append(extra_meta)
     full = ""
-    if text is not None:
+    page = doc.page_at(start) if doc is not None and text is not None and text[start:end] == cited else None
+    if page is not None and text is not None:  # the page as it reads, the cited span (within it) highlighted
+        body = context_html(text[page.start : page.end], start - page.start, end - page.start, window=len(text))
+        full = (
+            f"<details><summary>{escape(t['page_text'].format(page=page.number))}</summary>"
+            f'<div class="rag-fulltext">{body}</div></details>'
+        )
+    elif text is not None:
         body = context_html(text, start, end, window=len(text))
         href = f"/documents/{quote(doc_id)}"
         full = (

@@ -12,7 +12,9 @@ from typing import Any
 
 from rag.citations import AnswerStream
 from rag.corpus import Upload
+from rag.kbs import KnowledgeBases
 from rag.service import RagService
+from rag.types import Citation
 from ui.render import DocView
 
 
@@ -22,7 +24,18 @@ def doc_views(svc: RagService, doc_ids: Sequence[str]) -> dict[str, DocView]:
     views: dict[str, DocView] = {}
     for doc_id, info in chunks.document_infos(doc_ids).items():
         doc = chunks.document(doc_id)
-        views[doc_id] = DocView(doc_id, info.title, info.source, info.date, doc.text if doc else None)
+        views[doc_id] = DocView(
+            doc_id, info.title, info.source, info.date, doc.text if doc else None, doc.pages if doc else ()
+        )
+    return views
+
+
+def cited_doc_views(svc: RagService, kbs: KnowledgeBases | None, citations: Sequence[Citation]) -> dict[str, DocView]:
+    """``doc_views`` of the cited documents, each read from the knowledge base its citation names."""
+    views: dict[str, DocView] = {}
+    for kb in dict.fromkeys(c.kb for c in citations):
+        source = kbs.service(kb) if kbs is not None and kb else svc
+        views.update(doc_views(source, [c.doc_id for c in citations if c.kb == kb]))
     return views
 
 
@@ -33,10 +46,16 @@ def ask(
     history: Sequence[dict[str, str]] = (),
     backend: str | None = None,
     top_k: int | None = None,
+    kbs: KnowledgeBases | None = None,
+    names: Sequence[str] = (),
 ) -> AnswerStream:
     """The answer as it is written: iterate for its pieces, then read ``.answer``; ``history`` holds the
-    earlier turns as ``{"role", "content"}``, for follow-up questions."""
-    return svc.ask_stream(question, history=list(history) or None, backend=backend or None, top_k=top_k or None)
+    earlier turns as ``{"role", "content"}``, for follow-up questions; ``names``: the knowledge bases of
+    ``kbs`` to ask (none: ``svc``'s)."""
+    turns, backend, top_k = list(history) or None, backend or None, top_k or None
+    if kbs is not None and names:
+        return kbs.ask_stream(question, kbs=list(names), history=turns, backend=backend, top_k=top_k)
+    return svc.ask_stream(question, history=turns, backend=backend, top_k=top_k)
 
 
 @dataclass(frozen=True, slots=True)

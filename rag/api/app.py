@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from rag import __version__, registry
-from rag.api import routes_ask, routes_documents, routes_openai, routes_ops
+from rag.api import routes_ask, routes_documents, routes_kbs, routes_openai, routes_ops
 from rag.api.limits import BodyLimitMiddleware
 from rag.api.metrics import Metrics, MetricsMiddleware
 from rag.api.schemas import ERROR_RESPONSES
@@ -30,12 +30,14 @@ from rag.errors import (
     IndexNotFoundError,
     IngestError,
     InvalidQueryError,
+    KnowledgeBaseNotFoundError,
     NotReadyError,
     RAGError,
     StorageFullError,
     UnauthorizedError,
     UnsupportedFileError,
 )
+from rag.kbs import DEFAULT_KB, KnowledgeBases
 from rag.service import RagService, build_service
 from rag.settings import Settings
 
@@ -45,6 +47,7 @@ STATUS: dict[type[RAGError], int] = {
     BackendUnavailableError: 400,
     UnauthorizedError: 401,
     DocumentNotFoundError: 404,
+    KnowledgeBaseNotFoundError: 404,
     ConflictError: 409,
     IndexMismatchError: 409,
     IndexBusyError: 409,
@@ -64,6 +67,8 @@ Grounded question answering over Chinese reports: every answer cites the passage
 * `POST /ask` — the answer contract of `rag ask --json` (JSON or Server-Sent Events)
 * `POST /v1/chat/completions`, `GET /v1/models` — for OpenAI-compatible clients
 * `/documents` — list, read, upload and delete documents; the live index follows without a restart
+* `/kbs` — knowledge bases (separate corpora): list, create from files, remove; `kb` in `/ask` and
+  `/documents?kb=…`, a knowledge base's name as the model of `/v1/chat/completions`
 * `/health`, `/ready`, `/metrics` — operations
 
 Write endpoints need `Authorization: Bearer <key>` (or `X-API-Key`) when `RAG_API__KEY` is set.
@@ -106,7 +111,7 @@ def create_app(
     when the app starts (in a thread when ``load_in_background``: `/health` answers at once and `/ready` says
     503 until they are in) — or, with ``load_now``, from here on, while the server (and the web UI) is still
     being set up."""
-    service = service or build_service(settings)
+    service = service or build_service(settings, kb=DEFAULT_KB)
     loader: threading.Thread | None = None
     if load_in_background and load_now:
         loader = threading.Thread(target=service.live.load, name="rag-load-pipeline", daemon=True)
@@ -129,7 +134,8 @@ def create_app(
         responses=ERROR_RESPONSES,  # every route documents the errors the one handler may answer with
     )
     app.state.metrics = metrics = Metrics()
-    app.state.service = service
+    app.state.service = service  # the default knowledge base's
+    app.state.kbs = KnowledgeBases(settings, default=service)
     app.state.settings = settings  # for an edge mounted beside the API (the web UI)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     mb = 1024 * 1024
@@ -141,7 +147,7 @@ def create_app(
     )
     app.add_exception_handler(RAGError, handle_rag_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
-    for module in (routes_ask, routes_openai, routes_documents, routes_ops):
+    for module in (routes_ask, routes_openai, routes_documents, routes_kbs, routes_ops):
         app.include_router(module.router)
     return app
 

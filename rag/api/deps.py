@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from rag.kbs import KnowledgeBases
 from rag.service import RagService
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <RAG_API__KEY>`")
@@ -33,6 +34,12 @@ def require_key(
     service.check_key(key)
 
 
+def get_kbs(request: Request) -> KnowledgeBases:
+    kbs: KnowledgeBases = request.app.state.kbs
+    return kbs
+
+
 ServiceDep = Annotated[RagService, Depends(get_service)]
+KbsDep = Annotated[KnowledgeBases, Depends(get_kbs)]
 KeyDep = Depends(require_key)
 KeyValue = Annotated[str | None, Depends(given_key)]

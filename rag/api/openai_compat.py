@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
 from rag import registry
@@ -20,10 +20,22 @@ def model_ids() -> list[str]:
     return [MODEL_PREFIX + name for name in registry.available("generator")]
 
 
-def list_models() -> dict[str, Any]:
-    """The backends that can run here (a registered backend whose library is not installed is left out)."""
-    ids = [MODEL_PREFIX + name for name in registry.installed("generator")]
+def list_models(kbs: Sequence[str] = ()) -> dict[str, Any]:
+    """The backends that can run here (a registered backend whose library is not installed is left out), then
+    the named knowledge bases."""
+    ids = [MODEL_PREFIX + name for name in registry.installed("generator")] + list(kbs)
     return {"object": "list", "data": [{"id": m, "object": "model", "created": 0, "owned_by": "rag"} for m in ids]}
+
+
+def route_model(model: str, kbs: Collection[str]) -> tuple[str | None, str | None]:
+    """The knowledge base and the answer backend a model id names: ``rag-<backend>``, ``<kb>``,
+    ``<kb>/rag-<backend>`` (None: the default)."""
+    kb, _, rest = model.rpartition("/") if "/" in model else ("", "", model)
+    if not kb and rest in kbs:
+        return rest, None
+    if kb and kb not in kbs:
+        raise BackendUnavailableError(f"unknown knowledge base {kb!r} in model {model!r}; available: {', '.join(kbs)}")
+    return kb or None, backend_for(rest)
 
 
 def backend_for(model: str) -> str | None:

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from rag.api.deps import ServiceDep
+from rag.api.deps import KbsDep
 from rag.api.schemas import AnswerModel, AskRequest
 from rag.api.streaming import sse
 from rag.citations import AnswerStream
 from rag.errors import RAGError
-from rag.service import RagService
+from rag.kbs import KnowledgeBases
 
 router = APIRouter(tags=["ask"])
 
@@ -29,19 +29,24 @@ SSE_DOC = (
     response_model=AnswerModel,
     responses={200: {"content": {"text/event-stream": {"schema": {}, "example": SSE_DOC}}}},
 )
-async def ask(body: AskRequest, request: Request, service: ServiceDep) -> JSONResponse | StreamingResponse:
+async def ask(body: AskRequest, request: Request, kbs: KbsDep) -> JSONResponse | StreamingResponse:
     """The answer, its exact short answer and the cited passages; `"stream": true` or `Accept: text/event-stream`
     streams it as Server-Sent Events."""
-    stream = await run_in_threadpool(answer_stream, service, body)  # an unknown backend fails here, as a 400
+    stream = await run_in_threadpool(answer_stream, kbs, body)  # an unknown backend fails here, as a 400
     if body.stream or "text/event-stream" in request.headers.get("accept", ""):
         return StreamingResponse(events(stream), media_type="text/event-stream")
     answer = await run_in_threadpool(stream.read)
     return JSONResponse(answer.to_dict())
 
 
-def answer_stream(service: RagService, body: AskRequest) -> AnswerStream:
-    return service.ask_stream(
-        body.question, top_k=body.top_k, backend=body.backend, history=body.turns(), filters=body.retrieval_filters()
+def answer_stream(kbs: KnowledgeBases, body: AskRequest) -> AnswerStream:
+    return kbs.ask_stream(
+        body.question,
+        kbs=body.kbs(),
+        top_k=body.top_k,
+        backend=body.backend,
+        history=body.turns(),
+        filters=body.retrieval_filters(),
     )
 
 

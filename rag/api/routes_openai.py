@@ -9,15 +9,15 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from rag.api import openai_compat
-from rag.api.deps import ServiceDep
+from rag.api.deps import KbsDep
 from rag.api.schemas import STREAM_RESPONSE, ChatCompletionRequest
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
 
-@router.get("/models", summary="The answer backends, as models")
-async def models() -> dict[str, Any]:
-    return openai_compat.list_models()
+@router.get("/models", summary="The answer backends and the knowledge bases, as models")
+async def models(kbs: KbsDep) -> dict[str, Any]:
+    return openai_compat.list_models(await run_in_threadpool(kbs.names))
 
 
 @router.post(
@@ -26,11 +26,13 @@ async def models() -> dict[str, Any]:
     summary="Answer the last user message (OpenAI format, `citations` added)",
     responses={200: {"content": {"application/json": {}, **STREAM_RESPONSE["content"]}}},
 )
-async def chat_completions(body: ChatCompletionRequest, service: ServiceDep) -> JSONResponse | StreamingResponse:
-    backend = openai_compat.backend_for(body.model)
+async def chat_completions(body: ChatCompletionRequest, kbs: KbsDep) -> JSONResponse | StreamingResponse:
+    kb, backend = openai_compat.route_model(body.model, await run_in_threadpool(kbs.names))
     question = body.question()
     stream = await run_in_threadpool(
-        service.ask_stream, question, top_k=body.top_k, backend=backend, history=body.turns()
+        lambda: kbs.ask_stream(
+            question, kbs=[kb] if kb else [], top_k=body.top_k, backend=backend, history=body.turns()
+        )
     )
     if body.stream:
         return StreamingResponse(

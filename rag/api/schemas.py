@@ -88,6 +88,11 @@ class AskRequest(BaseModel):
     backend: str | None = Field(None, description="Answer backend (`GET /v1/models` lists them, without `rag-`).")
     stream: StrictBool = Field(False, description="Answer as Server-Sent Events: `piece`…, `answer`, `done`.")
     filters: Filters | None = Field(None, description="Retrieval filters.")
+    kb: StrictStr | list[StrictStr] | None = Field(
+        None,
+        description="The knowledge base(s) to answer from (`GET /kbs`; default: `default`). Several are searched "
+        "together, their passages ranked by score; each citation names its `kb`.",
+    )
 
     _question = field_validator("question")(_checked_question)
 
@@ -105,6 +110,9 @@ class AskRequest(BaseModel):
     def turns(self) -> list[dict[str, str]]:
         return [{"role": m.role, "content": m.content} for m in self.history]
 
+    def kbs(self) -> list[str]:
+        return [self.kb] if isinstance(self.kb, str) else list(self.kb or [])
+
 
 class CitationModel(BaseModel):
     n: int = Field(description="The number of the `[n]` marker in the answer text.")
@@ -116,6 +124,11 @@ class CitationModel(BaseModel):
     start: int
     end: int
     score: float
+    pages: list[int] = Field(
+        default_factory=list, description="The pages of a paged source (PDF, scan) the passage lies on; [] if none."
+    )
+    ocr: bool = Field(default=False, description="Whether the passage was read from a scanned page by OCR.")
+    kb: str = Field(default="", description="The knowledge base the passage is from (`GET /kbs`).")
 
 
 class AnswerModel(BaseModel):
@@ -212,7 +225,11 @@ class ChatCompletionRequest(BaseModel):
         },
     )
 
-    model: str = Field("rag-extractive", description="`rag-<backend>`, see `GET /v1/models`.")
+    model: str = Field(
+        "rag-extractive",
+        description="`rag-<backend>` (the default knowledge base), a knowledge base's name (its default backend) "
+        "or `<kb>/rag-<backend>`; `GET /v1/models` lists them.",
+    )
     messages: list[ChatMessage] = Field(min_length=1, max_length=200)
     stream: StrictBool = False
     top_k: int | None = Field(None, ge=1, le=100, description="Extension: passages retrieved.")
@@ -246,7 +263,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     for status, what in (
         (400, "Unknown answer backend or model (the available ones are listed)."),
         (401, "A write without the API key (`Authorization: Bearer …` or `X-API-Key`)."),
-        (404, "No such document."),
+        (404, "No such document or knowledge base."),
         (409, "The change cannot be made on this index or corpus as they are."),
         (413, "The request body, or an uploaded file, is over its limit."),
         (415, "An uploaded file of a type that cannot be indexed."),
@@ -294,6 +311,30 @@ class UploadedFile(BaseModel):
     source: str | None = Field(None, description="Where it was saved, relative to the corpus folder's parent.")
     documents: list[str] = Field(default_factory=list, description="Ids of the documents it became.")
     reason: str = Field("", description="Why it failed.")
+
+
+class KnowledgeBaseInfo(BaseModel):
+    """A knowledge base: its name, what it holds, whether this server has loaded it."""
+
+    name: str
+    description: str
+    corpus: list[str] = Field(description="Its corpus folders' names.")
+    built: bool = Field(description="Whether it has an index (a knowledge base without one cannot be asked).")
+    documents: int
+    chunks: int
+    built_at: str | None
+    loaded: bool = Field(description="Whether this server has opened its index (on its first question).")
+
+
+class KnowledgeBaseList(BaseModel):
+    kbs: list[KnowledgeBaseInfo]
+
+
+class KnowledgeBaseCreated(BaseModel):
+    """A knowledge base made from uploaded files."""
+
+    kb: KnowledgeBaseInfo
+    files: list[UploadedFile] = Field(description="One result per uploaded file, in order.")
 
 
 class IndexChange(BaseModel):

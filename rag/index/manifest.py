@@ -10,7 +10,7 @@ from typing import Any
 
 from rag.errors import IndexMismatchError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: chunks and documents know their pages
 MANIFEST = "manifest.json"
 
 

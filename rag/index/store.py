@@ -11,6 +11,7 @@ Layout::
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import sqlite3
@@ -22,7 +23,7 @@ from typing import Any
 
 from rag.errors import IndexCorruptError, IndexNotFoundError
 from rag.index.manifest import MANIFEST, Manifest
-from rag.types import Chunk, Document
+from rag.types import Chunk, Document, Page
 
 STORE = "store.sqlite"
 VECTORS = "vectors.npy"
@@ -32,11 +33,13 @@ BUILDS = "builds"
 _SCHEMA = """
 CREATE TABLE documents (
     id TEXT PRIMARY KEY, title TEXT NOT NULL, source TEXT NOT NULL, date TEXT, publisher TEXT,
-    content_hash TEXT NOT NULL, text TEXT NOT NULL, first_row INTEGER NOT NULL, n_chunks INTEGER NOT NULL
+    content_hash TEXT NOT NULL, text TEXT NOT NULL, first_row INTEGER NOT NULL, n_chunks INTEGER NOT NULL,
+    pages TEXT
 );
 CREATE TABLE chunks (
     row INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, doc_id TEXT NOT NULL, start INTEGER NOT NULL,
-    "end" INTEGER NOT NULL, heading TEXT, position INTEGER NOT NULL, text TEXT NOT NULL
+    "end" INTEGER NOT NULL, heading TEXT, position INTEGER NOT NULL, text TEXT NOT NULL,
+    pages TEXT, ocr INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX chunks_doc ON chunks(doc_id);
 """
@@ -141,14 +144,13 @@ def write_store(build: Path, documents: Iterable[tuple[Document, Sequence[Chunk]
         con.executescript(_SCHEMA)
         row = 0
         for doc, chunks in documents:
-            con.execute(
-                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?)",
-                (doc.id, doc.title, doc.source, doc.date, doc.publisher, doc.content_hash, doc.text, row, len(chunks)),
-            )
+            pages = json.dumps([[p.number, p.start, p.end, int(p.ocr)] for p in doc.pages]) if doc.pages else None
+            fields = (doc.id, doc.title, doc.source, doc.date, doc.publisher, doc.content_hash, doc.text)
+            con.execute("INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?)", (*fields, row, len(chunks), pages))
             con.executemany(
-                "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?)",
+                "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?)",
                 [
-                    (row + i, c.id, c.doc_id, c.start, c.end, c.heading, c.position, c.text)
+                    (row + i, c.id, c.doc_id, c.start, c.end, c.heading, c.position, c.text, _page_list(c), int(c.ocr))
                     for i, c in enumerate(chunks)
                 ],
             )
@@ -237,17 +239,14 @@ class ChunkStore:
             return []
         marks = ",".join("?" * len(rows))
         found = {
-            r[0]: Chunk(id=r[1], doc_id=r[2], start=r[3], end=r[4], heading=r[5], position=r[6], text=r[7])
-            for r in self._query(
-                f'SELECT row, id, doc_id, start, "end", heading, position, text FROM chunks WHERE row IN ({marks})',
-                [int(r) for r in rows],
-            )
+            r[0]: _chunk(r)
+            for r in self._query(f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE row IN ({marks})", [int(r) for r in rows])
         }
         return [found[int(r)] for r in rows]
 
     def iter_chunks(self) -> Iterator[tuple[int, Chunk]]:
-        for r in self._query('SELECT row, id, doc_id, start, "end", heading, position, text FROM chunks ORDER BY row'):
-            yield r[0], Chunk(id=r[1], doc_id=r[2], start=r[3], end=r[4], heading=r[5], position=r[6], text=r[7])
+        for r in self._query(f"SELECT {_CHUNK_COLUMNS} FROM chunks ORDER BY row"):
+            yield r[0], _chunk(r)
 
     def documents(self, *, offset: int = 0, limit: int = -1) -> list[DocumentInfo]:
         rows = self._query(
@@ -295,6 +294,31 @@ class ChunkStore:
 
     def document(self, doc_id: str) -> Document | None:
         rows = self._query(
-            "SELECT id, title, text, source, content_hash, date, publisher FROM documents WHERE id = ?", (doc_id,)
+            "SELECT id, title, text, source, content_hash, date, publisher, pages FROM documents WHERE id = ?",
+            (doc_id,),
         )
-        return Document(*rows[0]) if rows else None
+        if not rows:
+            return None
+        doc_id_, title, text, source, content_hash, date, publisher, pages = rows[0]
+        return Document(
+            doc_id_,
+            title,
+            text,
+            source,
+            content_hash,
+            date,
+            publisher,
+            tuple(Page(n, s, e, bool(o)) for n, s, e, o in json.loads(pages or "[]")),
+        )
+
+
+_CHUNK_COLUMNS = 'row, id, doc_id, start, "end", heading, position, text, pages, ocr'
+
+
+def _page_list(chunk: Chunk) -> str | None:
+    return ",".join(map(str, chunk.pages)) or None
+
+
+def _chunk(r: Sequence[Any]) -> Chunk:
+    pages = tuple(int(p) for p in r[8].split(",")) if r[8] else ()
+    return Chunk(r[1], r[2], r[7], r[3], r[4], r[5], r[6], pages, bool(r[9]))

@@ -35,7 +35,7 @@ from rag.index.manifest import FORMAT_VERSION, Counts, Manifest
 from rag.indexing import passes, steps
 from rag.indexing.plan import can_reuse, plan_vectors
 from rag.indexing.vectors import VectorFile, build_vector_index
-from rag.loaders import discover_files
+from rag.loaders import ReadOptions, discover_files
 from rag.machine import available_cpus
 from rag.protocols import Embedder
 from rag.settings import EmbedderSettings, Settings
@@ -198,6 +198,7 @@ def _build_into(
         chunking=settings.chunking.model_dump(),
         old_sources=previous.manifest.sources if previous else {},
         old_store=previous.store if previous else None,
+        reading=ReadOptions(**settings.loaders.model_dump()),
         phases=phases,
     )
     plan = plan_vectors(previous.manifest.documents if previous else {}, corpus.documents)

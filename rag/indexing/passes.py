@@ -18,7 +18,7 @@ from rag.index import store
 from rag.indexing import steps
 from rag.indexing.plan import VectorPlan
 from rag.indexing.vectors import VectorFile
-from rag.loaders import SourceFile
+from rag.loaders import ReadOptions, SourceFile
 from rag.protocols import Embedder
 from rag.types import Chunk, Document
 
@@ -51,6 +51,7 @@ def write_store(
     old_sources: Mapping[str, Any],
     old_store: store.ChunkStore | None,
     phases: dict[str, float],
+    reading: ReadOptions | None = None,
 ) -> StoredCorpus:
     """One pass: load → chunk → store. Only chunk texts and bookkeeping stay in memory.
 
@@ -60,22 +61,26 @@ def write_store(
     corpus = StoredCorpus()
     phases["load"] = 0.0
     t_store = time.perf_counter()
-    batches = _load_batches(sources, _Old(old_sources, old_store), corpus)
+    batches = _load_batches(sources, _Old(old_sources, old_store), corpus, reading or ReadOptions())
     store.write_store(build, _chunk_batches(batches, chunking, corpus, phases))
     phases["store"] = time.perf_counter() - t_store - phases["load"] - phases.get("chunk", 0.0)
     return corpus
 
 
-def _load_batches(sources: Sequence[SourceFile], old: _Old, corpus: StoredCorpus) -> Iterator[list[Document]]:
+def _load_batches(
+    sources: Sequence[SourceFile], old: _Old, corpus: StoredCorpus, reading: ReadOptions
+) -> Iterator[list[Document]]:
     seen: dict[str, str] = {}  # document id → the file that took it
     for src in sources:
-        yield from _file_batches(src, old, corpus, seen)
+        yield from _file_batches(src, old, corpus, seen, reading)
 
 
-def _file_batches(src: SourceFile, old: _Old, corpus: StoredCorpus, seen: dict[str, str]) -> Iterator[list[Document]]:
+def _file_batches(
+    src: SourceFile, old: _Old, corpus: StoredCorpus, seen: dict[str, str], reading: ReadOptions
+) -> Iterator[list[Document]]:
     # A generator per file: what it held is let go before the next file is opened.
     try:
-        loaded = steps.load_file(src)
+        loaded = steps.load_file(src, reading)
     except (OSError, IngestError) as exc:
         corpus.failed.append((src.rel, str(exc)))
         before = old.sources.get(src.rel)

@@ -17,7 +17,7 @@ from rag.chunking import chunk_document
 from rag.errors import IngestError
 from rag.index import store
 from rag.indexing.vectors import VECTOR_SLICE, VectorFile
-from rag.loaders import SourceFile, load_source
+from rag.loaders import ReadOptions, SourceFile, load_source
 from rag.protocols import Embedder
 from rag.types import Chunk, Document
 
@@ -52,11 +52,11 @@ class ChunkedDocument:
     chunks: list[Chunk]
 
 
-def load_file(src: SourceFile) -> LoadedSource:
+def load_file(src: SourceFile, options: ReadOptions | None = None) -> LoadedSource:
     """Hash ``src`` and open it as cleaned documents; raises OSError or IngestError when it cannot be loaded."""
     bad_records: list[IngestError] = []  # bad .jsonl lines: the file loads, each skipped line is reported
     digest = store.file_sha256(src.path)
-    return LoadedSource(src, digest, load_source(src, on_error=bad_records.append), bad_records)
+    return LoadedSource(src, digest, load_source(src, on_error=bad_records.append, options=options), bad_records)
 
 
 def source_record(loaded: LoadedSource, doc_ids: Sequence[str]) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -10,11 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 from rag.errors import IngestError
-from rag.loaders.cleaning import RawText, build_document, clean_text, extract_metadata, file_doc_id
+from rag.loaders.cleaning import RawText, ReadOptions, build_document, clean_text, extract_metadata, file_doc_id
 from rag.types import Document
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
+    "ReadOptions",
     "SourceFile",
     "clean_text",
     "discover_files",
@@ -34,6 +36,14 @@ _READERS: dict[str, str] = {
     ".docx": "rag.loaders.docx:read_docx",
     ".csv": "rag.loaders.tables:read_csv",
     ".xlsx": "rag.loaders.tables:read_xlsx",
+    ".doc": "rag.loaders.office:read_legacy_office",  # converted by LibreOffice when one is met
+    ".wps": "rag.loaders.office:read_legacy_office",
+    ".xls": "rag.loaders.office:read_legacy_office",
+    ".png": "rag.loaders.ocr:read_image",  # scans: read by OCR (RAG_LOADERS__OCR)
+    ".jpg": "rag.loaders.ocr:read_image",
+    ".jpeg": "rag.loaders.ocr:read_image",
+    ".tif": "rag.loaders.ocr:read_image",
+    ".tiff": "rag.loaders.ocr:read_image",
 }
 
 
@@ -47,7 +57,8 @@ SUPPORTED_SUFFIXES = supported_suffixes()  # the built-in ones
 
 def register_reader(suffix: str, target: str) -> None:
     """Read files ending in ``suffix`` with ``target`` (``"package.module:function"``, a function of a ``Path``
-    returning ``rag.loaders.cleaning.RawText`` or the text); the corpus, builds and uploads then accept them."""
+    returning ``rag.loaders.cleaning.RawText`` or the text, given ``options=ReadOptions(…)`` too when it has
+    that keyword); the corpus, builds and uploads then accept them."""
     _READERS[suffix.lower()] = target
 
 
@@ -110,7 +121,12 @@ def _walk(root: Path) -> list[Path]:
     return files
 
 
-def load_source(source: SourceFile, *, on_error: Callable[[IngestError], None] | None = None) -> Iterable[Document]:
+def load_source(
+    source: SourceFile,
+    *,
+    on_error: Callable[[IngestError], None] | None = None,
+    options: ReadOptions | None = None,
+) -> Iterable[Document]:
     """Load one source file as documents (one per file; one per good line of a .jsonl file, read as it goes).
 
     A file that cannot be loaded at all (empty, binary, undecodable, corrupt, no text) raises IngestError here.
@@ -123,7 +139,7 @@ def load_source(source: SourceFile, *, on_error: Callable[[IngestError], None] |
 
         return iter_jsonl(source.path, rel=source.rel, on_error=on_error or _log_skipped)
     try:
-        raw = _read_raw(source)
+        raw = _read_raw(source, options or ReadOptions())
         return [
             build_document(
                 raw.text,
@@ -133,6 +149,7 @@ def load_source(source: SourceFile, *, on_error: Callable[[IngestError], None] |
                 fallback_title=PurePath(source.rel).stem,
                 title=raw.title,
                 date=raw.date,
+                pages=raw.pages,
             )
         ]
     except IngestError as exc:
@@ -144,7 +161,7 @@ def _log_skipped(error: IngestError) -> None:
     logger.warning("skipped record: %s", error)
 
 
-def _read_raw(source: SourceFile) -> RawText:
+def _read_raw(source: SourceFile, options: ReadOptions) -> RawText:
     target = _READERS.get(source.suffix)
     if target is None:
         raise IngestError(
@@ -152,5 +169,6 @@ def _read_raw(source: SourceFile) -> RawText:
         )
     module, _, name = target.partition(":")
     reader: Callable[[Path], RawText | str] = getattr(importlib.import_module(module), name)
-    raw = reader(source.path)
+    takes_options = "options" in inspect.signature(reader).parameters
+    raw = reader(source.path, options=options) if takes_options else reader(source.path)  # type: ignore[call-arg]
     return RawText(text=raw) if isinstance(raw, str) else raw

@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date as Date
 
 from rag.errors import IngestError
-from rag.types import Document
+from rag.types import Document, Page
 
 TITLE_MAX_CHARS = 80
 MAX_DOCUMENT_CHARS = 20_000_000  # about 60 MB of UTF-8 Chinese: far more than any report
@@ -52,15 +54,51 @@ _CONTINUATION = re.compile(r"^[(（](上接|下转|接|转)[^)）]{0,12}[)）]$"
 _BREADCRUMB = re.compile(r">>|＞＞|»|›|当前位置|您的位置|首页\s*>")
 _DATE_LINE_REST = re.compile(r"[\s\d年月日第版页星期周一二三四五六天()（）/\-.:：,，|｜]*")
 _MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+")
+# A page's own number printed at its top or foot: "3", "- 3 -", "— 3 —", "第3页", "第 3 页 共 12 页", "3/12", "Page 3".
+_PAGE_NUMBER = re.compile(
+    r"[-—–－·•\s]*(?:第\s*)?\d{1,4}\s*页?\s*(?:(?:[/／]|共)\s*\d{1,4}\s*页?)?[-—–－·•\s]*|(?i:page)\s*\d{1,4}"
+    r"(?:\s*(?i:of)\s*\d{1,4})?"
+)
+_CONTINUES = re.compile(r"[，、,\u4e00-\u9fff\d]$")  # a page that ends like this ends mid-sentence …
+_CONTINUED = re.compile(r"^[\u4e00-\u9fff\d]")  # … when the next one starts like this
+# Running heads and feet: an edge line found on this many pages (and on a third of them: odd and even pages
+# may have their own) is furniture.
+RUNNING_LINE_PAGES = 2
+
+
+@dataclass(frozen=True, slots=True)
+class ReadOptions:
+    """What readers may be told (from the ``loaders`` settings): whether to OCR scanned pages, and the
+    LibreOffice command that converts legacy Office files. A reader that takes an ``options`` keyword gets it."""
+
+    ocr: bool = True
+    office: str = "soffice"
+
+
+@dataclass(frozen=True, slots=True)
+class RawPage:
+    """One page of a paged source (PDF, multi-page TIFF) as its reader extracted it; ``ocr`` marks text that
+    came from optical character recognition rather than a text layer."""
+
+    number: int  # 1-based, as the page is printed in a viewer's page box
+    text: str
+    ocr: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class RawText:
-    """What a format reader extracts from a file before cleaning: the text and any embedded metadata."""
+    """What a format reader extracts from a file before cleaning: the text and any embedded metadata.
+
+    A paged source gives ``pages`` (its text is then theirs joined, and citations can name the page)."""
 
     text: str
     title: str | None = None
     date: str | None = None
+    pages: tuple[RawPage, ...] = ()
+
+    @classmethod
+    def from_pages(cls, pages: tuple[RawPage, ...], *, title: str | None = None) -> RawText:
+        return cls(text="\n\n".join(page.text for page in pages), title=title, pages=pages)
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,17 +240,23 @@ def build_document(
     title: str | None = None,
     date: str | None = None,
     publisher: str | None = None,
+    pages: Sequence[RawPage] = (),
 ) -> Document:
     """Clean ``raw_text`` and assemble a Document; explicit metadata wins over what the header says.
 
-    ``name`` identifies the input in the error raised when nothing is left after cleaning.
+    A paged source gives its ``pages`` instead (``raw_text`` is then unused): each is cleaned on its own
+    (``join_pages``) and the document records where each page lies in its text. ``name`` identifies the
+    input in the error raised when nothing is left after cleaning.
     """
+    pages_at: tuple[Page, ...] = ()
+    if pages:
+        raw_text, pages_at = join_pages(pages)
     if len(raw_text) > MAX_DOCUMENT_CHARS:
         raise IngestError(
             f"{name}: {len(raw_text):,} characters, over the {MAX_DOCUMENT_CHARS:,}-character limit of one document; "
             "split it into several files"
         )
-    text = clean_text(raw_text)
+    text = raw_text if pages else clean_text(raw_text)
     if not text.strip():
         raise IngestError(f"{name}: no text left after cleaning (the document is empty or only page furniture)")
     found = extract_metadata(text)
@@ -225,7 +269,60 @@ def build_document(
         content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         date=date or found.date,
         publisher=publisher or found.publisher,
+        pages=pages_at,
     )
+
+
+def join_pages(pages: Sequence[RawPage]) -> tuple[str, tuple[Page, ...]]:
+    """The cleaned text of ``pages`` and where each lies in it.
+
+    Each page is cleaned on its own; its printed page number and running header or footer lines (the same
+    edge line on several pages) are dropped. Pages are joined by a blank line, or by nothing where a
+    sentence runs on from one page to the next. Pages left empty are not listed.
+    """
+    bodies = [_page_lines(clean_text(page.text)) for page in pages]
+    running = _running_lines(bodies)
+    parts: list[str] = []
+    spans: list[Page] = []
+    pos = 0
+    for page, lines in zip(pages, bodies, strict=True):
+        while lines and _edge_key(lines[0]) in running:
+            lines = lines[1:]
+        while lines and _edge_key(lines[-1]) in running:
+            lines = lines[:-1]
+        body = "\n".join(lines).strip("\n")
+        if not body:
+            continue
+        if parts:
+            glue = "" if _CONTINUES.search(parts[-1]) and _CONTINUED.match(body) else "\n\n"
+            parts.append(glue)
+            pos += len(glue)
+        spans.append(Page(page.number, pos, pos + len(body), page.ocr))
+        parts.append(body)
+        pos += len(body)
+    return "".join(parts), tuple(spans)
+
+
+def _page_lines(text: str) -> list[str]:
+    """The lines of a cleaned page without the page number printed at its top or foot."""
+    lines = text.split("\n")
+    for edge in (0, -1):
+        while lines and not lines[edge].strip():
+            lines.pop(edge)
+        if lines and _PAGE_NUMBER.fullmatch(lines[edge].strip()):
+            lines.pop(edge)
+    return lines
+
+
+def _edge_key(line: str) -> str:
+    return re.sub(r"\d+", "#", line.strip())
+
+
+def _running_lines(bodies: Sequence[list[str]]) -> set[str]:
+    """Edge lines (the first or last of a page, digits aside) repeated on enough pages to be a running head."""
+    counts = Counter(key for lines in bodies if lines for key in {_edge_key(lines[0]), _edge_key(lines[-1])})
+    need = max(RUNNING_LINE_PAGES, len(bodies) // 3)
+    return {key for key, n in counts.items() if key and n >= need}
 
 
 def file_doc_id(rel: str) -> str:

@@ -59,6 +59,19 @@ def test_the_blocks_build_with_every_part(tmp_path: Path) -> None:
     assert ("extractive", "extractive") in backend.choices
 
 
+def test_the_chat_has_a_selector_of_the_knowledge_bases(tmp_path: Path) -> None:
+    from rag.kbs import KnowledgeBases, write_kb
+
+    holder = _holder(tmp_path)
+    settings = Settings()
+    settings.index.dir = tmp_path / "index"
+    settings.index.kbs_dir = tmp_path / "kbs"
+    write_kb(settings.index.kbs_dir / "汉阴", description="汉阴县")
+    kb = _components(_build(holder, tmp_path, kbs=KnowledgeBases(settings, default=holder)))["rag-kb"]
+    assert isinstance(kb, gr.Dropdown) and kb.multiselect and kb.value == ["default"]
+    assert [value for _, value in kb.choices] == ["default", "汉阴"]
+
+
 def test_english_interface(tmp_path: Path) -> None:
     blocks = _build(_holder(tmp_path), tmp_path, lang="en")
     tabs = [b.label for b in blocks.blocks.values() if isinstance(b, gr.Tab)]
@@ -125,6 +138,23 @@ def test_sources_show_the_passage_in_its_context_highlighted_and_escaped() -> No
     assert 'href="/documents/d1"' in html
     before = html.split("<mark>")[0].split('<blockquote class="rag-context">')[1]
     assert before.startswith("…") and len(before) == 1 + render.CONTEXT_CHARS
+
+
+def test_a_paged_source_shows_its_page_and_the_page_text_with_the_span_highlighted() -> None:
+    from rag.types import Page
+
+    start = DOC_TEXT.index("新建标准化厂房")
+    pages = (Page(1, 0, start - 1), Page(2, start - 1, len(DOC_TEXT), ocr=True))
+    docs = {"d1": render.DocView("d1", "恒口", "corpus/a.pdf", None, DOC_TEXT, pages)}
+    answer = _answer()
+    answer["citations"][0].update(pages=[2], ocr=True)
+    html = render.sources_html(answer, docs, ZH)
+    assert ZH["page"].format(pages="2") in html and ZH["ocr"] in html
+    _, page_text = html.split(ZH["page_text"].format(page=2))[1].split('<div class="rag-fulltext">')
+    assert page_text.startswith(DOC_TEXT[start - 1 : start]) and "<mark>新建标准化厂房" in page_text
+    assert DOC_TEXT[: start - 1] not in page_text  # page 1 is not shown
+    plain = render.sources_html(_answer(), {"d1": render.DocView("d1", "恒口", "corpus/a.txt", None, DOC_TEXT)}, ZH)
+    assert "第" not in plain.split("rag-source-meta")[1].split("</div>")[0]
 
 
 def test_grounded_and_not_found_answers_look_different() -> None:

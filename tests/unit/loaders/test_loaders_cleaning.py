@@ -124,3 +124,25 @@ def test_build_document_hashes_cleaned_text_and_prefers_explicit_title() -> None
 def test_build_document_rejects_text_that_is_only_furniture() -> None:
     with pytest.raises(IngestError, match=r"only\.txt: no text left after cleaning"):
         build_document("责任编辑:谭倩\n电子报\n", doc_id="d", source="s", name="only.txt", fallback_title="x")
+
+
+def test_pages_are_cleaned_apart_and_joined_with_their_places_recorded() -> None:
+    from rag.loaders.cleaning import RawPage, join_pages
+
+    pages = [
+        RawPage(1, "政府工作报告\n一、过去一年的工作\n全年完成固定资产投资45.6亿元，\n第 1 页 共 3 页"),
+        RawPage(2, "政府工作报告\n同比增长11.2%。\n— 2 —"),
+        RawPage(3, "   \n\n- 3 -"),  # blank but for its number: not listed
+        RawPage(4, "政府工作报告\n二、今年的主要任务\n4", ocr=True),  # a lone figure at the foot is a page number
+    ]
+    text, spans = join_pages(pages)
+    assert text == "一、过去一年的工作\n全年完成固定资产投资45.6亿元，同比增长11.2%。\n\n二、今年的主要任务"
+    assert [(p.number, text[p.start : p.end], p.ocr) for p in spans] == [
+        (1, "一、过去一年的工作\n全年完成固定资产投资45.6亿元，", False),
+        (2, "同比增长11.2%。", False),
+        (4, "二、今年的主要任务", True),
+    ]
+    doc = build_document("", doc_id="d", source="r.pdf", name="r.pdf", fallback_title="r", pages=pages)
+    assert doc.text == text and doc.pages == spans
+    assert doc.pages_of(text.index("45.6"), text.index("11.2") + 5) == ((1, 2), False)
+    assert doc.pages_of(len(text) - 2, len(text)) == ((4,), True)

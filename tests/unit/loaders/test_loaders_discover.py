@@ -48,7 +48,9 @@ def test_discover_rejects_missing_and_unsupported_paths(tmp_path: Path) -> None:
 
 
 def test_supported_suffixes() -> None:
-    assert set(SUPPORTED_SUFFIXES) == {".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".csv", ".xlsx", ".jsonl"}
+    text = {".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".csv", ".xlsx", ".jsonl"}
+    legacy_office, scans = {".doc", ".wps", ".xls"}, {".png", ".jpg", ".jpeg", ".tif", ".tiff"}
+    assert set(SUPPORTED_SUFFIXES) == text | legacy_office | scans
 
 
 def test_file_document_id_is_sha1_of_rel_path(tmp_path: Path) -> None:
