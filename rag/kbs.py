@@ -154,8 +154,9 @@ class KnowledgeBases:
             service = self._services.get(kb.name)
             if service is None:
                 service = build_service(kb.settings(self.settings), kb=kb.name, models=self._models)
-                service.live.load()
                 self._services[kb.name] = service
+            if not service.live.ready:  # first use, or asked before its first build: (re)load
+                service.live.load()
         return service
 
     def names(self) -> list[str]:

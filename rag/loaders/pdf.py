@@ -3,19 +3,17 @@ pages without a text layer (scans) read by OCR; each page keeps its number for c
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from rag.errors import IngestError
 from rag.loaders.cleaning import RawPage, RawText, ReadOptions
-from rag.loaders.tables import table_lines
+from rag.loaders.tables import TABLE_UNIT_RE, table_lines
 
 OCR_DPI = 200  # scans are rendered at this resolution for OCR (BENCHMARKS.md, OCR)
 # Characters of one line farther apart than this (in points) are separate boxes: a column gutter or table gap.
 WORD_GAP = 6.0
-_UNIT_LINE = re.compile(r"^[（(]?\s*(?:计量)?单位\s*[：:]\s*([^）)\s]+)\s*[）)]?$")
 
 
 def read_pdf(path: Path, *, options: ReadOptions | None = None) -> RawText:
@@ -73,7 +71,7 @@ def page_text(page: Any) -> str:
         unit = None
         if band:
             last = max(band, key=lambda b: b.y0)
-            found = _UNIT_LINE.match(last.text.strip())
+            found = TABLE_UNIT_RE.match(last.text.strip())
             if found:
                 unit, band = found.group(1), [b for b in band if b is not last]
         blocks += [layout_text(band), "\n".join(table_lines(table.extract(), unit=unit))]

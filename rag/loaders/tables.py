@@ -25,7 +25,7 @@ _NUMBER = r"[-+−]?(?:\d[\d,，]*(?:\.\d+)?|\.\d+)"  # 45, -3.2, 1,234.5, .5
 # A cell that is a bare number (what needs a unit from elsewhere).
 _NUMBER_RE = re.compile(f"^{_NUMBER}$")
 # The table's unit, on a line of its own: 单位：亿元 / （单位：万元）/ 计量单位:吨
-_TABLE_UNIT_RE = re.compile(r"^[（(]?\s*(?:计量)?单位\s*[：:]\s*([^）)\s]+)\s*[）)]?$")
+TABLE_UNIT_RE = re.compile(r"^[（(]?\s*(?:计量)?单位\s*[：:]\s*([^）)\s]+)\s*[）)]?$")
 # A header's unit in brackets at its end: 增速（%）, 投资额(亿元), 面积（万平方米）
 _HEADER_UNIT_RE = re.compile(r"^(.*?)\s*[（(]\s*([^（()）]{1,8})\s*[)）]\s*$")
 _UNIT_COLUMN = {"单位", "计量单位"}
@@ -46,7 +46,7 @@ def table_lines(rows: Sequence[Sequence[str | None]], *, unit: str | None = None
     lines: list[str] = []
     while grid and _single(grid[0]):  # a title or unit line above the table
         text = _single(grid[0])
-        found = _TABLE_UNIT_RE.match(text)
+        found = TABLE_UNIT_RE.match(text)
         if found:
             unit = found.group(1)
         else:
@@ -54,7 +54,7 @@ def table_lines(rows: Sequence[Sequence[str | None]], *, unit: str | None = None
         grid = grid[1:]
     kept = []
     for row in grid:  # a unit line below or inside the table
-        found = _TABLE_UNIT_RE.match(_single(row))
+        found = TABLE_UNIT_RE.match(_single(row))
         if found:
             unit = unit or found.group(1)
         else:
@@ -161,7 +161,7 @@ def markdown_tables(text: str) -> str:
                 block.append(lines[j])
                 j += 1
             above = next((line.strip() for line in reversed(out) if line.strip()), "")
-            found = _TABLE_UNIT_RE.match(above)
+            found = TABLE_UNIT_RE.match(above)
             rows = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in block]
             out.extend(["", "\n\n".join(table_lines(rows, unit=found.group(1) if found else None)), ""])
             i = j
