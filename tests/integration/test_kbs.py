@@ -136,3 +136,19 @@ def test_refusals_and_removal(server: Server, http: httpx.Client, two_kbs: tuple
     assert ask(http, kb="石泉")["short_answer"] == "186公里"  # the others are untouched
     assert (server.work / "石泉资料" / "交通.txt").is_file()
     assert Path(server.work / "corpus").is_dir()
+
+
+def test_a_knowledge_base_asked_before_its_first_build_answers_once_built(
+    server: Server, http: httpx.Client, rag_cli: Callable[..., Any]
+) -> None:
+    folder = server.work / "kbs" / "紫阳" / "corpus"
+    folder.mkdir(parents=True)
+    (folder.parent / "kb.json").write_text('{"description": "紫阳县"}', encoding="utf-8")
+    question = {"question": "2023年紫阳县茶园面积多少万亩？", "kb": "紫阳"}
+    r = http.post("/ask", json=question)
+    assert r.status_code == 503 and "rag index build" in r.json()["detail"], r.text
+    (folder / "茶业.txt").write_text("紫阳县茶产业发展情况\n\n2023年，紫阳县茶园面积达到21.6万亩。\n", encoding="utf-8")
+    built = rag_cli("index", "build", "--kb", "紫阳", cwd=server.work)
+    assert built.returncode == 0, built.describe()
+    answer = http.post("/ask", json=question).json()
+    assert answer["short_answer"] == "21.6万亩" and answer["citations"][0]["kb"] == "紫阳", answer
