@@ -31,6 +31,13 @@ def index_build(
     ] = None,
     index: IndexOpt = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Re-embed everything.")] = False,
+    engine: Annotated[
+        str | None,
+        typer.Option("--engine", help="Where to embed and tokenise: `local` or `ray` (default: settings, local)."),
+    ] = None,
+    address: Annotated[
+        str | None, typer.Option("--address", help="--engine ray: the cluster (`auto`, `ray://host:10001`).")
+    ] = None,
     kb: Annotated[
         str | None,
         typer.Option(
@@ -50,6 +57,12 @@ def index_build(
         settings = ensure_kb(settings, kb, roots=corpus).settings(settings)
         if index is not None:
             settings.index.dir = index
+    if engine is not None:
+        if engine not in ("local", "ray"):
+            raise ConfigError(f"--engine {engine}: use `local` or `ray`")
+        settings.index.engine = engine  # type: ignore[assignment]
+    if address is not None:
+        settings.index.ray_address = address
     roots = corpus or settings.index.corpus
     for root in roots:
         if not root.exists():

@@ -105,6 +105,18 @@ class IndexSettings(BaseModel):
     vector_backend: str = Field("faiss", description="Registered vector index backend.")
     lexical_backend: str = Field("bm25", description="Registered lexical index backend.")
     keep_builds: int = Field(2, ge=1, description="Finished builds kept on disk (the current one included).")
+    engine: Literal["local", "ray"] = Field(
+        "local",
+        description="Where a build embeds and tokenises: `local` (this machine's processes) or `ray` (a Ray "
+        "cluster: embedding as Ray Data over an actor pool, tokenisation as Ray tasks; needs the `ray` extra). "
+        "Both write the same index.",
+    )
+    ray_address: str = Field(
+        "", description="engine `ray`: the cluster's address (`ray://host:10001`, `auto`); empty: a local one."
+    )
+    ray_workers: int = Field(
+        0, ge=0, description="engine `ray`: embedding actors and tokenisation tasks at once (0: the cluster's CPUs)."
+    )
     tokenize_processes: int = Field(
         0,
         ge=0,

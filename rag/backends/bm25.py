@@ -50,9 +50,18 @@ class Bm25Index:
         self._size = 0
 
     @classmethod
-    def build(cls, texts: Iterable[str], *, processes: int = 0, **kwargs: Any) -> Bm25Index:
+    def build(
+        cls,
+        texts: Iterable[str],
+        *,
+        processes: int = 0,
+        token_lists: Callable[[Iterable[str], Callable[[str], list[str]]], Any] | None = None,
+        **kwargs: Any,
+    ) -> Bm25Index:
         """The index of ``texts``; ``processes`` > 1 tokenises them in that many worker processes (jieba holds
-        the GIL: threads would not help), in order, while this process maps the tokens to ids."""
+        the GIL: threads would not help), in order, while this process maps the tokens to ids. ``token_lists``
+        (a context manager of ``(texts, tokenizer)`` yielding each text's tokens in order) tokenises them
+        elsewhere instead (a build engine's workers)."""
         import bm25s
 
         self = cls(**kwargs)
@@ -60,8 +69,11 @@ class Bm25Index:
         # as 4-byte ids they take 600 MB.
         vocab: dict[str, int] = {"": 0}  # the empty token stands in for a chunk with no tokens
         ids: list[array[int]] = []
-        with _token_lists(texts, self._tokenize, processes) as token_lists:
-            for tokens in token_lists:
+        tokens_of = (
+            token_lists(texts, self._tokenize) if token_lists else _token_lists(texts, self._tokenize, processes)
+        )
+        with tokens_of as lists:
+            for tokens in lists:
                 ids.append(array("i", [vocab.setdefault(t, len(vocab)) for t in tokens] or [0]))
         self._size = len(ids)
         if ids:

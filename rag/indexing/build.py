@@ -33,6 +33,7 @@ from rag.factories import create_embedder, embedder_fingerprint
 from rag.index import store
 from rag.index.manifest import FORMAT_VERSION, Counts, Manifest
 from rag.indexing import passes, steps
+from rag.indexing.engines import Engine, LocalEngine, create_engine
 from rag.indexing.plan import can_reuse, plan_vectors
 from rag.indexing.vectors import VectorFile, build_vector_index
 from rag.loaders import ReadOptions, discover_files
@@ -192,6 +193,7 @@ def _build_into(
     """Write the store, the vectors and both indexes into ``tmp``; fill in ``report``; return the manifest's
     build-specific parts."""
     phases = report.phase_seconds
+    embedder_given = embedder is not None
     corpus = passes.write_store(
         tmp,
         discover_files(roots),
@@ -222,16 +224,27 @@ def _build_into(
 
     vectors = VectorFile.create(tmp / store.VECTORS, rows=report.chunks, dim=dim)
     texts, corpus.texts = corpus.texts, []  # held by the two passes below, let go once both are done
-    # The lexical index is built (tokenised by worker processes) while the embedder runs, and saved and freed
-    # before the vector index is built: the two never need memory at once.
-    with _Lexical(tmp, texts, settings, phases) as lexical:
-        t_embed = time.perf_counter()
-        old_vectors = previous.vectors if previous else None
-        passes.fill_vectors(
-            vectors, texts, plan, old_vectors=old_vectors, embedder=embedder, progress=progress, say=say
-        )
-        report.embed_seconds = phases["embed"] = time.perf_counter() - t_embed
-        lexical.wait()
+    engine = _engine(settings, embedder_given)
+    try:
+        # The lexical index is built (tokenised by worker processes) while the embedder runs, and saved and
+        # freed before the vector index is built: the two never need memory at once.
+        with _Lexical(tmp, texts, settings, phases, engine) as lexical:
+            t_embed = time.perf_counter()
+            old_vectors = previous.vectors if previous else None
+            passes.fill_vectors(
+                vectors,
+                texts,
+                plan,
+                old_vectors=old_vectors,
+                embedder=embedder,
+                progress=progress,
+                say=say,
+                engine=engine,
+            )
+            report.embed_seconds = phases["embed"] = time.perf_counter() - t_embed
+            lexical.wait()
+    finally:
+        engine.close()
     del texts
 
     vector_kind, vector_params = _write_vector_index(
@@ -244,6 +257,17 @@ def _build_into(
         "sources": corpus.sources,
         "documents": corpus.documents,
     }
+
+
+def _engine(settings: Settings, embedder_given: bool) -> Engine:
+    """The engine of this build: the settings' one, but this process when the caller handed over its embedder
+    (an upload into a served index: a few chunks)."""
+    if settings.index.engine == "local" or embedder_given:
+        return LocalEngine()
+    cfg = document_settings(settings.embedder).model_dump(mode="json")
+    return create_engine(
+        settings.index.engine, address=settings.index.ray_address, embedder_cfg=cfg, workers=settings.index.ray_workers
+    )
 
 
 def _write_vector_index(
@@ -267,8 +291,11 @@ class _Lexical:
     writing into a build folder that is about to be removed.
     """
 
-    def __init__(self, tmp: Path, texts: list[str], settings: Settings, phases: dict[str, float]) -> None:
+    def __init__(
+        self, tmp: Path, texts: list[str], settings: Settings, phases: dict[str, float], engine: Engine
+    ) -> None:
         self._tmp, self._texts, self._phases = tmp, texts, phases
+        self._token_lists = engine.token_lists()
         self._backend = settings.index.lexical_backend
         self._processes = settings.index.tokenize_processes or available_cpus()
         self._stop = threading.Event()
@@ -292,7 +319,10 @@ class _Lexical:
         t0 = time.perf_counter()
         try:
             lexical = steps.build_lexical(
-                _Until(self._stop, self._texts), backend=self._backend, processes=self._processes
+                _Until(self._stop, self._texts),
+                backend=self._backend,
+                processes=self._processes,
+                token_lists=self._token_lists,
             )
             if not self._stop.is_set():
                 lexical.save(self._tmp)

@@ -16,6 +16,7 @@ from typing import Any
 from rag.errors import IngestError
 from rag.index import store
 from rag.indexing import steps
+from rag.indexing.engines import Engine, LocalEngine
 from rag.indexing.plan import VectorPlan
 from rag.indexing.vectors import VectorFile
 from rag.loaders import ReadOptions, SourceFile
@@ -131,8 +132,10 @@ def fill_vectors(
     embedder: Embedder | None,
     progress: bool,
     say: Callable[[str], None],
+    engine: Engine | None = None,
 ) -> None:
-    """The vector pass: copy the reused vectors from the previous build, embed the others a group at a time."""
+    """The vector pass: copy the reused vectors from the previous build, embed the others a group at a time
+    (on ``engine``: this process by default)."""
     from tqdm import tqdm
 
     if plan.reuse:
@@ -141,8 +144,9 @@ def fill_vectors(
     if not plan.embed:
         return
     assert embedder is not None
-    say(f"embedding {len(plan.embed)} chunks ({plan.added} added, {plan.changed} changed documents)")
+    engine = engine or LocalEngine()
+    say(f"embedding {len(plan.embed)} chunks ({plan.added} added, {plan.changed} changed documents) on {engine.name}")
     with tqdm(total=len(plan.embed), desc="embedding", unit="chunk", disable=not progress or None) as bar:
-        for rows in steps.embed_groups(plan.embed):
-            steps.write_vectors(vectors, rows, steps.embed_batch([texts[r] for r in rows], embedder))
+        for rows, embedded in engine.embed(texts, plan.embed, embedder):
+            steps.write_vectors(vectors, rows, embedded)
             bar.update(len(rows))

@@ -207,10 +207,13 @@ def measure_fidelity(candidate: Embedder, reference: Embedder, texts: Sequence[s
 PARALLEL_TOKENIZE_FROM = 1000  # chunks: below this, worker processes cost more to start than they save
 
 
-def build_lexical(texts: Sequence[str], *, backend: str, processes: int = 1) -> Any:
+def build_lexical(texts: Sequence[str], *, backend: str, processes: int = 1, token_lists: Any = None) -> Any:
     """The lexical index of every chunk's text, in row order (saved by the caller once it has let go of them),
-    tokenised by ``processes`` worker processes when there are enough texts to be worth them."""
+    tokenised by ``processes`` worker processes when there are enough texts to be worth them, or by
+    ``token_lists`` (a build engine's workers, ``rag.indexing.engines``)."""
     cls = registry.load("lexical", backend)
+    if token_lists is not None:
+        return cls.build(texts, token_lists=token_lists)
     if processes > 1 and len(texts) >= PARALLEL_TOKENIZE_FROM:
         return cls.build(texts, processes=processes)
     return cls.build(texts)
