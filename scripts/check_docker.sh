@@ -254,9 +254,10 @@ assert expected in (answer.get("short_answer") or "") or expected in answer["ans
 assert answer["citations"], "no citation"
 print(f"/ask: {answer['short_answer']!r} grounded, cites {answer['citations'][0]['source']}")
 EOF
-UI_STATUS=$(http_status /ui/)
-[ "$UI_STATUS" = 200 ] || fail "GET /ui/: $UI_STATUS"
-echo "/ui/: 200"
+# The web UI is built after the pipeline is loaded (a loading page answers 503 until then): wait for it.
+ui_start=$SECONDS
+wait_for /ui/
+echo "/ui/: 200 after $((SECONDS - ui_start)) s more"
 stop_server
 if grep -q "Traceback" "$WORK/server.log"; then
   tail -n 40 "$WORK/server.log" >&2
