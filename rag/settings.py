@@ -37,6 +37,12 @@ class LoaderSettings(BaseModel):
         "RapidOCR's PP-OCR models (offline, on the CPU; pages are marked OCR in citations). false: such pages are "
         "skipped and an all-scanned file is reported as having no text.",
     )
+    ocr_cache_dir: Path | None = Field(
+        default_factory=lambda: user_cache_dir() / "ocr",
+        description="Where OCR results are kept, by the page image's pixels and the engine's version, so that a "
+        "page is OCR'd once (an upload is checked, then indexed; a rebuild reads every file again); null: "
+        "not kept (default `$XDG_CACHE_HOME/rag/ocr`, else `~/.cache/rag/ocr`).",
+    )
     office: str = Field(
         "soffice",
         description="LibreOffice's command (or its path), used only to convert legacy .doc/.xls/.wps files when "

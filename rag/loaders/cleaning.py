@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date as Date
+from pathlib import Path
 
 from rag.errors import IngestError
 from rag.types import Document, Page
@@ -73,6 +74,7 @@ class ReadOptions:
 
     ocr: bool = True
     office: str = "soffice"
+    ocr_cache_dir: Path | None = None  # where OCR results are kept by page image (None: not kept)
 
 
 @dataclass(frozen=True, slots=True)

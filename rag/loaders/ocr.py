@@ -3,8 +3,14 @@ layout step that turns its text boxes into reading-order text: columns, lines an
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import functools
+import hashlib
+import importlib.metadata
 import itertools
+import json
+import os
 import statistics
 import sys
 from collections.abc import Iterable, Sequence
@@ -215,23 +221,52 @@ def _engine() -> Any:
     return RapidOCR()
 
 
-def ocr_image(image: Image) -> str:
+def ocr_image(image: Image, *, cache: Path | None = None) -> str:
     """Recognise the text of one page image and return it in reading order (see ``layout_text``)."""
-    result, _elapsed = _engine()(image.convert("RGB"))
+    return layout_text(recognise(image.convert("RGB"), cache=cache))
+
+
+def recognise(image: Image, *, cache: Path | None = None) -> list[OcrBox]:
+    """The engine's text boxes of an RGB page image. With ``cache`` (a folder) they are kept there under the
+    digest of the pixels and the engine's version, so a page OCR'd once (an upload checked, then indexed; a
+    rebuild) is not OCR'd again; the layout step always runs anew."""
+    path = None
+    if cache is not None:
+        digest = hashlib.sha256(image.tobytes())
+        digest.update(f"{image.size} {_engine_version()}".encode())
+        key = digest.hexdigest()
+        path = cache / key[:2] / f"{key}.json"
+        try:
+            return [OcrBox(*box) for box in json.loads(path.read_text(encoding="utf-8"))]
+        except (OSError, ValueError, TypeError):
+            pass  # not cached yet (or a damaged entry): recognise it
+    result, _elapsed = _engine()(image)
     boxes = []
     for points, text, score in result or ():
         xs, ys = [float(p[0]) for p in points], [float(p[1]) for p in points]
         boxes.append(OcrBox(min(xs), min(ys), max(xs), max(ys), str(text), float(score)))
-    return layout_text(boxes)
+    if path is not None:
+        with contextlib.suppress(OSError):  # the cache only saves time: a read-only or full disk is no error
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps([dataclasses.astuple(b) for b in boxes], ensure_ascii=False), encoding="utf-8")
+            os.replace(tmp, path)
+    return boxes
 
 
-def ocr_pages(images: Iterable[Image], *, total: int | None = None, desc: str = "OCR") -> list[str]:
+@functools.cache
+def _engine_version() -> str:
+    return f"rapidocr-onnxruntime {importlib.metadata.version('rapidocr-onnxruntime')}"
+
+
+def ocr_pages(
+    images: Iterable[Image], *, total: int | None = None, desc: str = "OCR", cache: Path | None = None
+) -> list[str]:
     """OCR each page image in turn, with a progress bar on stderr (hidden when stderr is not a terminal)."""
     from tqdm import tqdm
 
-    return [
-        ocr_image(image) for image in tqdm(images, total=total, desc=desc, unit="page", file=sys.stderr, disable=None)
-    ]
+    bar = tqdm(images, total=total, desc=desc, unit="page", file=sys.stderr, disable=None)
+    return [ocr_image(image, cache=cache) for image in bar]
 
 
 def read_image(path: Path, *, options: ReadOptions | None = None) -> RawText:
@@ -247,7 +282,9 @@ def read_image(path: Path, *, options: ReadOptions | None = None) -> RawText:
             # Frames are decoded one at a time, so a long TIFF never sits in memory whole.
             frames = (frame.convert("RGB") for frame in ImageSequence.Iterator(image))
             total = getattr(image, "n_frames", 1)
-            texts = ocr_pages(frames, total=total, desc=f"OCR {path.name}")
+            texts = ocr_pages(
+                frames, total=total, desc=f"OCR {path.name}", cache=options.ocr_cache_dir if options else None
+            )
     except IngestError:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:

@@ -36,7 +36,7 @@ def read_pdf(path: Path, *, options: ReadOptions | None = None) -> RawText:
                 elif page.images:
                     scanned.append(page)
             if scanned and options.ocr:
-                pages += _ocr(scanned, name=path.name)
+                pages += _ocr(scanned, name=path.name, cache=options.ocr_cache_dir)
     except IngestError:
         raise
     except PDFPasswordIncorrect:
@@ -88,11 +88,11 @@ def _boxes(page: Any) -> list[Any]:
     return [OcrBox(w["x0"], w["top"], w["x1"], w["bottom"], w["text"], 1.0) for w in words if w["text"].strip()]
 
 
-def _ocr(pages: Sequence[Any], *, name: str) -> list[RawPage]:
+def _ocr(pages: Sequence[Any], *, name: str, cache: Path | None) -> list[RawPage]:
     from rag.loaders.ocr import ocr_pages
 
     images = (page.to_image(resolution=OCR_DPI).original for page in pages)
-    texts = ocr_pages(images, total=len(pages), desc=f"OCR {name}")
+    texts = ocr_pages(images, total=len(pages), desc=f"OCR {name}", cache=cache)
     return [RawPage(page.page_number, text, ocr=True) for page, text in zip(pages, texts, strict=True) if text.strip()]
 
 

@@ -178,3 +178,21 @@ def test_a_png_in_the_corpus_is_answered_and_ocr_can_be_turned_off(tmp_path: Pat
     scanned = _scanned_pdf(tmp_path / "scan.pdf")
     (doc,) = load_source(SourceFile(scanned, tmp_path, "scan.pdf"), options=off)
     assert [p.number for p in doc.pages] == [1] and "30个工作日" not in doc.text  # the scanned page is skipped
+
+
+def test_a_page_is_ocrd_once_with_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rag.loaders import ReadOptions, ocr
+
+    path = tmp_path / "scan.png"
+    render_page(PAGE_TWO).save(path)
+    options = ReadOptions(ocr_cache_dir=tmp_path / "cache")
+    first = read_image(path, options=options)
+    assert len(list((tmp_path / "cache").rglob("*.json"))) == 1
+
+    def no_engine() -> None:
+        raise AssertionError("the engine ran again")
+
+    monkeypatch.setattr(ocr, "_engine", no_engine)
+    assert read_image(path, options=options).text == first.text  # from the cache
+    with pytest.raises(AssertionError, match="the engine ran again"):
+        read_image(path)  # no cache: OCR'd
