@@ -132,7 +132,7 @@ def search_cmd(
     """The ranked passages for a question, without answering."""
     from rag.pipeline import build_pipeline
 
-    pipeline = build_pipeline(_settings(index, kb=kb), kb=kb or "")
+    pipeline = build_pipeline(_settings(index, kb=kb), kb=kb or _default_kb())
     result = pipeline.search(question, top_k=top_k)
     if as_json:
         _print_json({"question": question, "ms": round(result.ms, 2), "hits": [h.to_dict() for h in result.hits]})
@@ -180,7 +180,7 @@ def ask_cmd(
         raise ConfigError(f"--input {input_file}: no such file")
     if question is not None:
         validate_question(question)  # before the model loads: a bad question fails fast
-    pipeline = build_pipeline(_settings(index, kb=kb), kb=kb or "")
+    pipeline = build_pipeline(_settings(index, kb=kb), kb=kb or _default_kb())
     if input_file and output_file:
         failed = _ask_batch(pipeline, input_file, output_file, top_k=top_k, backend=backend)
         if failed:
@@ -214,6 +214,12 @@ def _ask_batch(pipeline: Any, input_file: Path, output_file: Path, *, top_k: int
     note = f"; {len(failed)} lines failed (an error record each)" if failed else ""
     err.print(f"{written - len(failed)} answers written to {output_file}{note}")
     return len(failed)
+
+
+def _default_kb() -> str:
+    from rag.kbs import DEFAULT_KB
+
+    return DEFAULT_KB
 
 
 @kb_app.command("list")

@@ -36,7 +36,7 @@ ANSWER_KEYS = {
     "timings_ms",
     "unsupported_figures",  # the figure guard's findings, on every answer
 }
-CITATION_KEYS = {"n", "doc_id", "title", "source", "chunk_id", "text", "start", "end", "score"}
+CITATION_KEYS = {"n", "doc_id", "title", "source", "chunk_id", "text", "start", "end", "score", "pages", "ocr", "kb"}
 TIMING_KEYS = {"retrieve", "generate", "total"}
 GENERATED_QUESTIONS = 30
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
@@ -246,6 +246,7 @@ def assert_answer_contract(d: dict[str, Any]) -> None:
         assert isinstance(c["n"], int) and isinstance(c["score"], float), text
         assert all(isinstance(c[k], str) for k in ("doc_id", "title", "source", "chunk_id", "text")), text
         assert isinstance(c["start"], int) and isinstance(c["end"], int) and 0 <= c["start"] < c["end"], text
+        assert c["pages"] == [] and c["ocr"] is False and isinstance(c["kb"], str), text  # the seeds are .txt
         assert c["end"] - c["start"] == len(c["text"]), text
     timings = d["timings_ms"]
     assert set(timings) == TIMING_KEYS, text
