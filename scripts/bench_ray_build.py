@@ -47,9 +47,14 @@ def _sample(proc: psutil.Process, peaks: dict[str, float], stop: threading.Event
                 name, rss = " ".join(p.cmdline()[:2])[:60], p.memory_info().rss / 1e6
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 continue
-            kind = "build" if p.pid == proc.pid else ("embed actor" if "EmbedActor" in name else "ray other")
-            if kind == "ray other" and "ray::" in name:
-                kind = "ray worker"
+            if p.pid == proc.pid:
+                kind = "build"
+            elif "EmbedActor" in name:
+                kind = "embed actor"
+            elif "ray::" in name:
+                kind = "ray worker"  # a task worker (tokenisation)
+            else:
+                kind = "ray other" if "ray" in name else "child"  # Ray's own daemons; the local tokenisers
             key = f"{kind} {p.pid}"
             peaks[key] = max(peaks.get(key, 0.0), rss)
         stop.wait(0.2)
