@@ -159,6 +159,11 @@ class KnowledgeBases:
                 service.live.load()
         return service
 
+    def exists(self, name: str) -> bool:
+        """Whether ``name`` is a knowledge base (one file check)."""
+        root = Path(self.settings.index.kbs_dir)
+        return name == DEFAULT_KB or (bool(_NAME.fullmatch(name)) and (root / name / KB_FILE).is_file())
+
     def names(self) -> list[str]:
         """The named knowledge bases (the default one aside)."""
         return [kb.name for kb in list_kbs(self.settings)[1:]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from rag import registry
@@ -27,14 +27,14 @@ def list_models(kbs: Sequence[str] = ()) -> dict[str, Any]:
     return {"object": "list", "data": [{"id": m, "object": "model", "created": 0, "owned_by": "rag"} for m in ids]}
 
 
-def route_model(model: str, kbs: Collection[str]) -> tuple[str | None, str | None]:
+def route_model(model: str, is_kb: Callable[[str], bool]) -> tuple[str | None, str | None]:
     """The knowledge base and the answer backend a model id names: ``rag-<backend>``, ``<kb>``,
-    ``<kb>/rag-<backend>`` (None: the default)."""
+    ``<kb>/rag-<backend>`` (None: the default). ``is_kb`` is asked only of a name that is no backend's."""
     kb, _, rest = model.rpartition("/") if "/" in model else ("", "", model)
-    if not kb and rest in kbs:
+    if not kb and rest not in ("", "rag") and not rest.startswith(MODEL_PREFIX) and is_kb(rest):
         return rest, None
-    if kb and kb not in kbs:
-        raise BackendUnavailableError(f"unknown knowledge base {kb!r} in model {model!r}; available: {', '.join(kbs)}")
+    if kb and not is_kb(kb):
+        raise BackendUnavailableError(f"unknown knowledge base {kb!r} in model {model!r}; `GET /kbs` lists them")
     return kb or None, backend_for(rest)
 
 

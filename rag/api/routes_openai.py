@@ -27,7 +27,7 @@ async def models(kbs: KbsDep) -> dict[str, Any]:
     responses={200: {"content": {"application/json": {}, **STREAM_RESPONSE["content"]}}},
 )
 async def chat_completions(body: ChatCompletionRequest, kbs: KbsDep) -> JSONResponse | StreamingResponse:
-    kb, backend = openai_compat.route_model(body.model, await run_in_threadpool(kbs.names))
+    kb, backend = openai_compat.route_model(body.model, kbs.exists)
     question = body.question()
     stream = await run_in_threadpool(
         lambda: kbs.ask_stream(

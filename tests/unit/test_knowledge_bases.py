@@ -49,7 +49,7 @@ def test_the_default_is_the_settings_own_and_named_ones_live_in_their_folder(
 
 
 def test_chat_model_ids_name_a_knowledge_base_a_backend_or_both() -> None:
-    kbs = ["汉阴"]
+    kbs = {"汉阴"}.__contains__
     assert route_model("汉阴", kbs) == ("汉阴", None)
     assert route_model("rag-extractive", kbs) == (None, "extractive")
     assert route_model("汉阴/rag-extractive", kbs) == ("汉阴", "extractive")
