@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from rag import corpus
@@ -216,41 +216,45 @@ class KnowledgeBases:
     def create(
         self, name: str, uploads: Sequence[corpus.Upload], *, key: str | None, description: str = ""
     ) -> dict[str, Any]:
-        """A new knowledge base made of ``uploads``: its files saved and its index built in a hidden folder that
-        becomes the knowledge base only when the build succeeded with at least one document (a failed create
-        leaves nothing behind). One result per file."""
+        """A new knowledge base made of ``uploads``: its files saved and its index built in its folder, which
+        becomes a knowledge base (its kb.json is written) only when the build succeeded with at least one
+        document; a failed create leaves nothing behind. One result per file."""
         self.default.check_key(key)
         check_name(name)
-        root = Path(self.settings.index.kbs_dir)
-        final = root / name
-        if final.exists():
-            raise ConflictError(f"knowledge base {name!r} exists: upload to it (`POST /documents?kb={name}`)")
         if not uploads:
             raise UnsupportedFileError("a new knowledge base needs files: send one or more `files` parts")
-        tmp = root / f".new-{secrets.token_hex(4)}-{name}"
+        folder = Path(self.settings.index.kbs_dir) / name
+        folder.parent.mkdir(parents=True, exist_ok=True)
         try:
-            write_kb(tmp, description=description)
-            outcomes = self._save(uploads, tmp / "corpus")
+            folder.mkdir()  # atomic: of two creates of one name, one gets it
+        except FileExistsError:
+            raise ConflictError(
+                f"knowledge base {name!r} exists (or its folder {folder} does): upload to it "
+                f"(`POST /documents?kb={name}`)"
+            ) from None
+        try:
+            files = folder / "corpus"
+            files.mkdir()
+            outcomes = self._save(uploads, files)
             saved = [o for o in outcomes if o["status"] == "added"]
             if saved:
-                kb = KnowledgeBase(name, tmp / "index", (tmp / "corpus",), description)
+                kb = KnowledgeBase(name, folder / "index", (files,), description)
                 embedder, _ = self._models()
                 report = build_index(kb.settings(self.settings), embedder=embedder, progress=False)
                 failed = dict(report.failed)
                 for o in saved:
-                    if o["source"] in failed:
-                        o.update(status="failed", reason=failed[o["source"]])
+                    if o["source"] in failed:  # saved, yet it does not load: not kept
+                        (files / PurePosixPath(o["source"]).name).unlink(missing_ok=True)
+                        o.update(status="failed", reason=failed[o["source"]], source=None)
             if not any(o["status"] == "added" for o in outcomes):
                 raise IngestError(
                     "no file could be added: " + "; ".join(f"{o['name']}: {o['reason']}" for o in outcomes)
                 )
-            with self._lock:
-                if final.exists():
-                    raise ConflictError(f"knowledge base {name!r} was made meanwhile: upload to it instead")
-                os.replace(tmp, final)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        sources = Manifest.read(store.current_build(final / "index")).sources
+            write_kb(folder, description=description)  # from now on it is a knowledge base
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        sources = Manifest.read(store.current_build(folder / "index")).sources
         for o in outcomes:
             o["documents"] = sources.get(o["source"], {}).get("documents", []) if o["status"] == "added" else []
         return {"kb": self.describe_one(name), "files": outcomes}

@@ -49,6 +49,8 @@ def two_kbs(server: Server, http: httpx.Client, rag_cli: Callable[..., Any]) -> 
     made = r.json()
     assert made["kb"]["name"] == "汉阴" and made["kb"]["documents"] == 1
     assert [f["status"] for f in made["files"]] == ["added"]
+    status = rag_cli("index", "status", "--kb", "汉阴", "--json", cwd=server.work).json()
+    assert status["documents"] == 1 and not any(status["stale"].values()), status  # built where it now lives
     return "石泉", "汉阴"
 
 
@@ -128,6 +130,15 @@ def test_refusals_and_removal(server: Server, http: httpx.Client, two_kbs: tuple
     r = http.post("/kbs", data={"name": "坏库"}, files=bad, headers=AUTH)
     assert r.status_code in (415, 422), r.text
     assert not any(p.name.endswith("坏库") for p in (server.work / "kbs").iterdir())  # nothing left behind
+    mixed = [
+        ("files", ("公路.txt", "2023年某县新建公路10公里。".encode(), "text/plain")),
+        ("files", ("坏.pdf", b"%PDF-1.4 not really", "application/pdf")),
+    ]
+    r = http.post("/kbs", data={"name": "混合"}, files=mixed, headers=AUTH)
+    assert r.status_code == 201 and [f["status"] for f in r.json()["files"]] == ["added", "failed"], r.text
+    assert "corrupt or unreadable PDF" in r.json()["files"][1]["reason"]
+    assert sorted(p.name for p in (server.work / "kbs" / "混合" / "corpus").iterdir()) == ["公路.txt"]
+    assert r.json()["files"][0]["documents"] and http.delete("/kbs/混合", headers=AUTH).status_code == 200
     assert http.delete("/kbs/default", headers=AUTH).status_code == 409
     r = http.delete("/kbs/汉阴", headers=AUTH)
     assert r.status_code == 200, r.text
