@@ -11,6 +11,9 @@ from rag.errors import IngestError
 from rag.loaders.cleaning import RawPage, RawText, ReadOptions
 from rag.loaders.tables import TABLE_UNIT_RE, table_lines
 
+# A page whose images cover this share of it and whose text layer has fewer characters is a scan.
+SCAN_IMAGE_SHARE = 0.5
+SCAN_TEXT_CHARS = 30
 OCR_DPI = 200  # scans are rendered at this resolution for OCR (BENCHMARKS.md, OCR)
 # Characters of one line farther apart than this (in points) are separate boxes: a column gutter or table gap.
 WORD_GAP = 6.0
@@ -31,10 +34,10 @@ def read_pdf(path: Path, *, options: ReadOptions | None = None) -> RawText:
             scanned: list[Any] = []
             for number, page in enumerate(pdf.pages, start=1):
                 text = page_text(page)
-                if text.strip():
-                    pages.append(RawPage(number, text))
-                elif page.images:
+                if _is_scan(page, text):
                     scanned.append(page)
+                elif text.strip():
+                    pages.append(RawPage(number, text))
             if scanned and options.ocr:
                 pages += _ocr(scanned, name=path.name, cache=options.ocr_cache_dir)
     except IngestError:
@@ -78,6 +81,15 @@ def page_text(page: Any) -> str:
         above = bottom
     blocks.append(layout_text([b for b in boxes if b.y0 >= above]))
     return "\n".join(block for block in blocks if block.strip())
+
+
+def _is_scan(page: Any, text: str) -> bool:
+    """A page to OCR: images cover most of it and its text layer holds next to nothing (none, or a stamp such
+    as a scanner app's watermark or a page number)."""
+    if len("".join(text.split())) >= SCAN_TEXT_CHARS or not page.images:
+        return False
+    covered = sum(abs((i["x1"] - i["x0"]) * (i["bottom"] - i["top"])) for i in page.images)
+    return covered >= SCAN_IMAGE_SHARE * float(page.width) * float(page.height)
 
 
 def _boxes(page: Any) -> list[Any]:

@@ -128,7 +128,8 @@ def _index(tmp_path: Path, corpus: Path, **loaders: bool) -> Pipeline:
 
 
 def _scanned_pdf(path: Path) -> Path:
-    """A two-page PDF: page 1 with a text layer, page 2 only the image of a scanned page (no text layer)."""
+    """A two-page PDF: page 1 with a text layer, page 2 the image of a scanned page (and a scanner app's stamp,
+    its only text)."""
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.utils import ImageReader
     from reportlab.pdfbase import pdfmetrics
@@ -145,6 +146,7 @@ def _scanned_pdf(path: Path) -> Path:
     canvas.drawImage(
         ImageReader(scan), 0, A4[1] - A4[0] * scan.height / scan.width, A4[0], A4[0] * scan.height / scan.width
     )
+    canvas.drawString(480, 20, "扫描全能王")  # a scanner app's stamp: a text layer of a few characters
     canvas.showPage()
     canvas.save()
     return path
