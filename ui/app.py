@@ -56,9 +56,12 @@ def build_ui(
         wire_search(ctx, search)
         wire_documents(documents, documents_handlers, status, status_markdown)
         owner, key = session.owner, documents.key
+        kb_choices = kb_choices_handler(ctx)
         demo.load(ensure_owner, [owner], [owner]).then(status_markdown, None, [status]).then(
-            documents_handlers.documents_view, None, documents.listing
-        ).then(conversation_choices, [owner, key], [chat.chats]).then(kb_choices_handler(ctx), None, [chat.settings.kb])
+            documents_handlers.documents_view, [documents.kb], documents.listing
+        ).then(conversation_choices, [owner, key], [chat.chats]).then(kb_choices, None, [chat.settings.kb]).then(
+            kb_choices, None, [documents.kb]
+        )
         key.change(conversation_choices, [owner, key], [chat.chats])
     blocks: gr.Blocks = demo
     return blocks

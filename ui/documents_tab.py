@@ -12,8 +12,11 @@ from typing import Any
 import gradio as gr
 
 from rag.errors import RAGError
+from rag.kbs import DEFAULT_KB
 from rag.loaders import supported_suffixes
+from rag.service import RagService
 from ui import render, service
+from ui.answer_settings import kb_names
 from ui.context import UIContext
 from ui.service import FileResult
 
@@ -32,6 +35,7 @@ class DocumentsTab:
     doc_delete: gr.Button
     doc_text: gr.HTML
     table: gr.Dataframe
+    kb: gr.Dropdown  # the knowledge base the tab lists, uploads to and deletes from
 
     @property
     def listing(self) -> list[Any]:
@@ -45,7 +49,9 @@ def build_documents_tab(ctx: UIContext) -> DocumentsTab:
         with gr.Row():
             docs_status = gr.Markdown(elem_id="rag-index-status")
             refresh = gr.Button(t["refresh"], size="sm", scale=0, min_width=80)
-        key = gr.Textbox(label=t["api_key"], type="password", visible=svc.needs_key)
+        with gr.Row():
+            kb = gr.Dropdown(kb_names(ctx), value=DEFAULT_KB, label=t["kb_docs"], elem_id="rag-docs-kb", scale=1)
+            key = gr.Textbox(label=t["api_key"], type="password", visible=svc.needs_key, scale=2)
         with gr.Row(equal_height=False):
             with gr.Column():
                 files = gr.File(
@@ -74,7 +80,7 @@ def build_documents_tab(ctx: UIContext) -> DocumentsTab:
             elem_id="rag-docs",
         )
     return DocumentsTab(
-        docs_status, refresh, key, files, upload_btn, upload_result, doc_pick, doc_delete, doc_text, table
+        docs_status, refresh, key, files, upload_btn, upload_result, doc_pick, doc_delete, doc_text, table, kb
     )
 
 
@@ -98,55 +104,59 @@ Change = tuple[str, str, list[list[Any]], Any]  # what happened, then the listin
 class DocumentHandlers:
     """The tab's event handlers (``ui.context`` says why they are closures)."""
 
-    documents_view: Callable[[], Listing]
-    upload: Callable[[list[str] | None, str], Change]
-    delete_doc: Callable[[str | None, str], Change]
-    view_doc: Callable[[str | None], str]
+    documents_view: Callable[[str | None], Listing]
+    upload: Callable[[list[str] | None, str, str | None], Change]
+    delete_doc: Callable[[str | None, str, str | None], Change]
+    view_doc: Callable[[str | None, str | None], str]
 
 
 def document_handlers(ctx: UIContext, status_markdown: Callable[[], str]) -> DocumentHandlers:
     """List the documents, add uploaded files, delete a document (the last two with the key, when one is set),
-    show a document's full text; a change answers with what happened and the new listing."""
+    show a document's full text, in the knowledge base picked; a change answers with what happened and the new
+    listing."""
     svc, t = ctx.svc, ctx.t
 
-    def documents_view() -> Listing:
+    def of(kb: str | None) -> RagService:
+        return ctx.kbs.service(kb) if ctx.kbs is not None and kb else svc
+
+    def documents_view(kb: str | None) -> Listing:
         try:
-            docs = service.list_documents(svc)
+            docs = service.list_documents(of(kb))
         except RAGError:
             docs = []
         rows = [[d["title"], d["date"] or "", d["source"], d["chunks"], d["id"]] for d in docs]
         choices = [(f"{d['title']} ({d['id']})", d["id"]) for d in docs]
         return status_markdown(), rows, gr.update(choices=choices, value=None)
 
-    def upload(files: list[str] | None, key: str) -> Change:
+    def upload(files: list[str] | None, key: str, kb: str | None) -> Change:
         if not files:
-            return render.empty_html(t["upload_none"]), *documents_view()
+            return render.empty_html(t["upload_none"]), *documents_view(kb)
         if not service.check_key(svc, key):
-            return render.error_html(t["bad_key"], t), *documents_view()
+            return render.error_html(t["bad_key"], t), *documents_view(kb)
         try:
             results = service.upload_files(
-                svc, [Path(f) for f in files], upload_dir=Path(gr.utils.get_upload_folder()), key=key
+                of(kb), [Path(f) for f in files], upload_dir=Path(gr.utils.get_upload_folder()), key=key
             )
         except RAGError as exc:
-            return render.error_html(str(exc), t), *documents_view()
-        return upload_report(results, t), *documents_view()
+            return render.error_html(str(exc), t), *documents_view(kb)
+        return upload_report(results, t), *documents_view(kb)
 
-    def delete_doc(doc_id: str | None, key: str) -> Change:
+    def delete_doc(doc_id: str | None, key: str, kb: str | None) -> Change:
         if not doc_id:
-            return "", *documents_view()
+            return "", *documents_view(kb)
         if not service.check_key(svc, key):
-            return render.error_html(t["bad_key"], t), *documents_view()
+            return render.error_html(t["bad_key"], t), *documents_view(kb)
         try:
-            title = service.delete_document(svc, doc_id, key=key)
+            title = service.delete_document(of(kb), doc_id, key=key)
         except RAGError as exc:
-            return render.error_html(str(exc), t), *documents_view()
-        return render.empty_html(t["doc_deleted"].format(title=title)), *documents_view()
+            return render.error_html(str(exc), t), *documents_view(kb)
+        return render.empty_html(t["doc_deleted"].format(title=title)), *documents_view(kb)
 
-    def view_doc(doc_id: str | None) -> str:
+    def view_doc(doc_id: str | None, kb: str | None) -> str:
         if not doc_id:
             return ""
         try:
-            views = service.doc_views(svc, [doc_id])
+            views = service.doc_views(of(kb), [doc_id])
         except RAGError as exc:
             return render.error_html(str(exc), t)
         view = views.get(doc_id)
@@ -167,11 +177,15 @@ def wire_documents(
 ) -> None:
     """The tab's events; uploads and deletes share the ``write`` concurrency group, and each refresh or change
     then updates the ``status`` line at the top of the page."""
-    tab.refresh.click(handlers.documents_view, None, tab.listing).then(status_markdown, None, [status])
+    tab.refresh.click(handlers.documents_view, [tab.kb], tab.listing).then(status_markdown, None, [status])
+    tab.kb.input(handlers.documents_view, [tab.kb], tab.listing)
     tab.upload_btn.click(
-        handlers.upload, [tab.files, tab.key], [tab.upload_result, *tab.listing], concurrency_id="write"
+        handlers.upload, [tab.files, tab.key, tab.kb], [tab.upload_result, *tab.listing], concurrency_id="write"
     ).then(status_markdown, None, [status])
     tab.doc_delete.click(
-        handlers.delete_doc, [tab.doc_pick, tab.key], [tab.upload_result, *tab.listing], concurrency_id="write"
+        handlers.delete_doc,
+        [tab.doc_pick, tab.key, tab.kb],
+        [tab.upload_result, *tab.listing],
+        concurrency_id="write",
     ).then(status_markdown, None, [status])
-    tab.doc_pick.input(handlers.view_doc, [tab.doc_pick], [tab.doc_text])
+    tab.doc_pick.input(handlers.view_doc, [tab.doc_pick, tab.kb], [tab.doc_text])

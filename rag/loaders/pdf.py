@@ -88,7 +88,7 @@ def _is_scan(page: Any, text: str) -> bool:
     as a scanner app's watermark or a page number)."""
     if len("".join(text.split())) >= SCAN_TEXT_CHARS or not page.images:
         return False
-    covered = sum(abs((i["x1"] - i["x0"]) * (i["bottom"] - i["top"])) for i in page.images)
+    covered = sum(abs(float((i["x1"] - i["x0"]) * (i["bottom"] - i["top"]))) for i in page.images)
     return covered >= SCAN_IMAGE_SHARE * float(page.width) * float(page.height)
 
 

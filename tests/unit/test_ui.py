@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import gradio as gr
+import pytest
 
 from rag.service import RagService, build_service
 from rag.settings import Settings
@@ -59,7 +60,7 @@ def test_the_blocks_build_with_every_part(tmp_path: Path) -> None:
     assert ("extractive", "extractive") in backend.choices
 
 
-def test_the_chat_has_a_selector_of_the_knowledge_bases(tmp_path: Path) -> None:
+def test_the_chat_and_the_documents_tab_have_a_selector_of_the_knowledge_bases(tmp_path: Path) -> None:
     from rag.kbs import KnowledgeBases, write_kb
 
     holder = _holder(tmp_path)
@@ -67,9 +68,12 @@ def test_the_chat_has_a_selector_of_the_knowledge_bases(tmp_path: Path) -> None:
     settings.index.dir = tmp_path / "index"
     settings.index.kbs_dir = tmp_path / "kbs"
     write_kb(settings.index.kbs_dir / "汉阴", description="汉阴县")
-    kb = _components(_build(holder, tmp_path, kbs=KnowledgeBases(settings, default=holder)))["rag-kb"]
+    parts = _components(_build(holder, tmp_path, kbs=KnowledgeBases(settings, default=holder)))
+    kb, docs_kb = parts["rag-kb"], parts["rag-docs-kb"]
     assert isinstance(kb, gr.Dropdown) and kb.multiselect and kb.value == ["default"]
     assert [value for _, value in kb.choices] == ["default", "汉阴"]
+    assert isinstance(docs_kb, gr.Dropdown) and not docs_kb.multiselect and docs_kb.value == "default"
+    assert [value for _, value in docs_kb.choices] == ["default", "汉阴"]
 
 
 def test_english_interface(tmp_path: Path) -> None:
@@ -251,3 +255,33 @@ def test_the_ui_is_mounted_once_the_pipeline_is_in_and_a_loading_page_stands_in_
         assert page.status_code == 200 and "gradio" in page.text.lower()
         assert client.get("/ui/en/").status_code == 200
         assert app.state.ui_ready_at is not None
+
+
+def test_the_documents_tab_lists_and_adds_to_the_knowledge_base_picked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rag.indexing import build_index
+    from rag.kbs import KnowledgeBases, ensure_kb
+    from ui.context import UIContext
+    from ui.documents_tab import document_handlers
+
+    settings = Settings()
+    settings.embedder.backend = "hashing"
+    settings.reader.enabled = False
+    settings.index.dir = tmp_path / "index"
+    settings.index.kbs_dir = tmp_path / "kbs"
+    kb = ensure_kb(settings, "汉阴")
+    (kb.corpus[0] / "交通.txt").write_text("汉阴县交通\n\n2023年新建农村公路203公里。\n", encoding="utf-8")
+    build_index(kb.settings(settings), progress=False)
+    holder = build_service(settings)
+    ctx = UIContext(holder, ConversationStore(tmp_path / "ui.sqlite"), ZH, KnowledgeBases(settings, default=holder))
+    handlers = document_handlers(ctx, lambda: "")
+    _, rows, _ = handlers.documents_view("汉阴")
+    assert [row[2] for row in rows] == ["corpus/交通.txt"]
+    uploads = tmp_path / "gradio"
+    (uploads / "x").mkdir(parents=True)
+    (uploads / "x" / "水利.txt").write_text("汉阴县水利\n\n2023年新修水渠42公里。\n", encoding="utf-8")
+    monkeypatch.setattr(gr.utils, "get_upload_folder", lambda: str(uploads))
+    report, _, rows, _ = handlers.upload([str(uploads / "x" / "水利.txt")], "", "汉阴")
+    assert "✅" in report and sorted(row[2] for row in rows) == ["corpus/交通.txt", "corpus/水利.txt"]
+    assert (kb.corpus[0] / "水利.txt").is_file() and not (tmp_path / "corpus").exists()  # not the default's
