@@ -130,3 +130,23 @@ def test_a_sentence_running_over_a_page_break_is_joined(tmp_path: Path) -> None:
     (doc,) = load_source(SourceFile(path, tmp_path, "跨页.pdf"))
     assert "其中工业投资18.3亿元，增长15.1%。" in doc.text
     assert doc.pages[1].start == doc.text.index("18.3亿元")
+
+
+def test_a_pdf_table_with_merged_header_cells(tmp_path: Path) -> None:
+    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    rows = [
+        ["指标", "2023年", ""],
+        ["", "完成", "增长（%）"],
+        ["工业投资", "18.3亿元", "15.1"],
+        ["基础设施投资", "12.7亿元", "9.4"],
+    ]
+    table = Table(rows)
+    spans = [("SPAN", (1, 0), (2, 0)), ("SPAN", (0, 0), (0, 1))]  # 2023年 over two columns, 指标 over two rows
+    table.setStyle(
+        TableStyle([("FONTNAME", (0, 0), (-1, -1), FONT), ("GRID", (0, 0), (-1, -1), 0.5, colors.black), *spans])
+    )
+    path = tmp_path / "合并.pdf"
+    SimpleDocTemplate(str(path), pagesize=A4).build([table])
+    assert read_pdf(path).text == (
+        "2023年工业投资完成 18.3亿元；2023年工业投资增长 15.1%。\n2023年基础设施投资完成 12.7亿元；2023年基础设施投资增长 9.4%。"
+    )
