@@ -148,5 +148,6 @@ def test_a_pdf_table_with_merged_header_cells(tmp_path: Path) -> None:
     path = tmp_path / "合并.pdf"
     SimpleDocTemplate(str(path), pagesize=A4).build([table])
     assert read_pdf(path).text == (
-        "2023年工业投资完成 18.3亿元；2023年工业投资增长 15.1%。\n2023年基础设施投资完成 12.7亿元；2023年基础设施投资增长 9.4%。"
+        "2023年工业投资完成 18.3亿元；2023年工业投资增长 15.1%。\n"
+        "2023年基础设施投资完成 12.7亿元；2023年基础设施投资增长 9.4%。"
     )
