@@ -16,6 +16,7 @@ import os
 import shutil
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -190,6 +191,12 @@ class ChunkStore:
         self._lock = threading.Lock()
         self._retired = False
         self._release(self._connect())  # fail now, not at the first question, when the file is not a database
+        # One connection held for the store's whole life: a request still running on a replaced build after
+        # another process pruned it (its file is gone: no new connection can open it) reads through this one,
+        # a query at a time. It closes when the store is let go, i.e. when the last request on it is done.
+        self._anchor = self._connect()
+        self._anchor_lock = threading.Lock()
+        weakref.finalize(self, self._anchor.close)
 
     def close(self) -> None:
         with self._lock:
@@ -221,6 +228,12 @@ class ChunkStore:
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             con = self._idle.pop() if self._idle else None
+        if con is None and not self._path.exists():  # pruned while still being read: through the anchor
+            with self._anchor_lock:
+                try:
+                    return self._anchor.execute(sql, params).fetchall()
+                except sqlite3.DatabaseError as exc:
+                    raise self._damaged(exc) from exc
         con = con or self._connect()
         try:
             rows = con.execute(sql, params).fetchall()
