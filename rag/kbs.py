@@ -18,7 +18,7 @@ import secrets
 import shutil
 import threading
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -169,13 +169,14 @@ class KnowledgeBases:
         return [kb.name for kb in list_kbs(self.settings)[1:]]
 
     def describe_one(self, name: str) -> dict[str, Any]:
-        kb = find_kb(self.settings, name)
-        return {**kb.describe(), "loaded": kb.name == DEFAULT_KB or kb.name in self._services}
+        """A knowledge base's name, description, counts and whether it is loaded here."""
+        return self._describe(find_kb(self.settings, name))
 
     def describe(self) -> list[dict[str, Any]]:
-        """Each knowledge base's name, description, counts and whether it is loaded here."""
-        loaded = {DEFAULT_KB, *self._services}
-        return [{**kb.describe(), "loaded": kb.name in loaded} for kb in list_kbs(self.settings)]
+        return [self._describe(kb) for kb in list_kbs(self.settings)]
+
+    def _describe(self, kb: KnowledgeBase) -> dict[str, Any]:
+        return {**kb.describe(), "loaded": kb.name == DEFAULT_KB or kb.name in self._services}
 
     def ask_stream(
         self,
@@ -195,17 +196,10 @@ class KnowledgeBases:
             return first.ask_stream(question, top_k=top_k, backend=backend, history=history, filters=filters)
         pipelines = [s.pipeline() for s in services]
 
-        def search(
-            q: str,
-            *,
-            top_k: int | None,
-            doc_ids: Collection[str] | None = None,
-            date_from: str | None = None,
-            date_to: str | None = None,
-        ) -> SearchResult:
+        def search(q: str, top_k: int | None, filters: Mapping[str, Any]) -> SearchResult:
             t0 = time.perf_counter()
             k = top_k or first.top_k
-            found = [p.search(q, top_k=k, doc_ids=doc_ids, date_from=date_from, date_to=date_to) for p in pipelines]
+            found = [p.search(q, top_k=k, **filters) for p in pipelines]
             hits = sorted((h for f in found for h in f.hits), key=lambda h: -h.score)[:k]
             return SearchResult(hits, (time.perf_counter() - t0) * 1000)
 

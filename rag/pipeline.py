@@ -8,7 +8,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from collections.abc import Generator as PieceStream
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol, TypedDict, Unpack
+from typing import Any, TypedDict, Unpack
 
 from rag.batching import BatchingEmbedder
 from rag.citations import AnswerStream, resolve_citations
@@ -84,18 +84,9 @@ class SearchResult:
         return SearchResult(self.hits[:k], self.ms)
 
 
-class Searcher(Protocol):
-    """What ranks the passages of a question (``Pipeline._search``, or several knowledge bases' merged)."""
-
-    def __call__(
-        self,
-        q: str,
-        *,
-        top_k: int | None,
-        doc_ids: Collection[str] | None = None,
-        date_from: str | None = None,
-        date_to: str | None = None,
-    ) -> SearchResult: ...
+# What ranks the passages of a question, given ``top_k`` and the filters (``doc_ids``, ``date_from``, ``date_to``):
+# the pipeline's own search, or several knowledge bases' merged.
+Searcher = Callable[[str, int | None, Mapping[str, Any]], SearchResult]
 
 
 class Pipeline:
@@ -226,7 +217,7 @@ class Pipeline:
                 history=history,
                 found=found,
                 filters={"doc_ids": doc_ids, "date_from": date_from, "date_to": date_to},
-                search=search or self._search,
+                search=search or (lambda q, k, f: self._search(q, top_k=k, **f)),
             )
         )
 
@@ -251,7 +242,7 @@ class Pipeline:
         asked = validate_question(rewritten) if rewritten else q  # a rewrite joins two turns: check it again
         earlier_ms = found.ms if found is not None else 0.0  # a search done before this call counts in the total
         if found is None:
-            found = search(asked, top_k=top_k, **filters)
+            found = search(asked, top_k, filters)
         passages(len(found.hits))
         t1 = time.perf_counter()
         pieces: list[str] = []

@@ -202,7 +202,7 @@ def engines() -> dict[str, Callable[[Image.Image], dict[str, str]]]:
 
 def tesseract(pytesseract: Any, image: Image.Image) -> dict[str, str]:
     """Tesseract's own reading order (its lines as it orders them), and its lines through our layout step."""
-    from rag.loaders.ocr import OcrBox, layout_text
+    from rag.loaders.layout import TextBox, layout_text
 
     data = pytesseract.image_to_data(image, lang="chi_sim", config="--psm 3", output_type=pytesseract.Output.DICT)
     lines: dict[tuple[int, int, int], list[int]] = {}
@@ -214,7 +214,7 @@ def tesseract(pytesseract: Any, image: Image.Image) -> dict[str, str]:
         x0, y0 = min(data["left"][i] for i in ids), min(data["top"][i] for i in ids)
         x1 = max(data["left"][i] + data["width"][i] for i in ids)
         y1 = max(data["top"][i] + data["height"][i] for i in ids)
-        boxes.append(OcrBox(x0, y0, x1, y1, "".join(data["text"][i] for i in ids)))
+        boxes.append(TextBox(x0, y0, x1, y1, "".join(data["text"][i] for i in ids)))
     return {"tesseract": "\n".join(box.text for box in boxes), "tess+layout": layout_text(boxes)}
 
 

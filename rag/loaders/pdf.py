@@ -9,6 +9,7 @@ from typing import Any
 
 from rag.errors import IngestError
 from rag.loaders.cleaning import RawPage, RawText, ReadOptions
+from rag.loaders.layout import TextBox, layout_text
 from rag.loaders.tables import TABLE_UNIT_RE, table_lines
 
 # A page whose images cover this share of it and whose text layer has fewer characters is a scan.
@@ -59,8 +60,6 @@ def read_pdf(path: Path, *, options: ReadOptions | None = None) -> RawText:
 def page_text(page: Any) -> str:
     """One page's text: prose in reading order (columns, lines of a paragraph rejoined) with each table, as
     sentences, where it stands; a ``单位：…`` line right above a table gives its cells' unit."""
-    from rag.loaders.ocr import layout_text
-
     tables = sorted(page.find_tables(), key=lambda t: t.bbox[1])
     prose = page
     for table in tables:
@@ -94,10 +93,8 @@ def _is_scan(page: Any, text: str) -> bool:
 
 def _boxes(page: Any) -> list[Any]:
     """The page's text as boxes of characters that sit close together on one line (what OCR would find)."""
-    from rag.loaders.ocr import OcrBox
-
     words = page.extract_words(x_tolerance=WORD_GAP, keep_blank_chars=True, use_text_flow=False)
-    return [OcrBox(w["x0"], w["top"], w["x1"], w["bottom"], w["text"], 1.0) for w in words if w["text"].strip()]
+    return [TextBox(w["x0"], w["top"], w["x1"], w["bottom"], w["text"], 1.0) for w in words if w["text"].strip()]
 
 
 def _ocr(pages: Sequence[Any], *, name: str, cache: Path | None) -> list[RawPage]:

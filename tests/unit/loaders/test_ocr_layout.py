@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from rag.loaders.ocr import OcrBox, layout_text
+from rag.loaders.layout import TextBox, layout_text
 
 CHAR = 20.0  # the height of a box (one character) in these pages
 PITCH = 30.0
 
 
-def row(y: int, *, x0: float = 0, width_chars: float = 30, text: str, indent: bool = False) -> OcrBox:
+def row(y: int, *, x0: float = 0, width_chars: float = 30, text: str, indent: bool = False) -> TextBox:
     """A line box ``y`` lines down a column starting at ``x0``."""
     start = x0 + (2 * CHAR if indent else 0)
-    return OcrBox(start, y * PITCH, x0 + width_chars * CHAR, y * PITCH + CHAR, text, 0.99)
+    return TextBox(start, y * PITCH, x0 + width_chars * CHAR, y * PITCH + CHAR, text, 0.99)
 
 
-def column(x0: float, lines: list[tuple[str, bool, float]]) -> list[OcrBox]:
+def column(x0: float, lines: list[tuple[str, bool, float]]) -> list[TextBox]:
     """Boxes of a 12-character column: (text, indented, width in characters) per line."""
     return [row(i, x0=x0, width_chars=w, text=t, indent=ind) for i, (t, ind, w) in enumerate(lines)]
 
@@ -77,7 +77,7 @@ def test_two_columns_are_read_left_column_first() -> None:
 
 
 def test_a_headline_over_two_columns_comes_first() -> None:
-    headline = OcrBox(6 * CHAR, -2 * PITCH, 21 * CHAR, -2 * PITCH + 1.5 * CHAR, "政府工作报告（摘要）")
+    headline = TextBox(6 * CHAR, -2 * PITCH, 21 * CHAR, -2 * PITCH + 1.5 * CHAR, "政府工作报告（摘要）")
     lines = [("一", True, 12), ("二的文字写满了这一栏。", False, 12), ("三结束。", False, 5)]
     left = column(0, [("左栏" + text, indent, width) for text, indent, width in lines])
     right = column(15 * CHAR, [("右栏" + text, indent, width) for text, indent, width in lines])
@@ -89,7 +89,7 @@ def test_a_headline_over_two_columns_comes_first() -> None:
 def test_a_table_is_read_row_by_row_with_cells_kept_apart() -> None:
     cells = [["指标", "2023年", "2024年"], ["地区生产总值", "1234.5亿元", "1302.8亿元"], ["增速", "5.1%", "5.5%"]]
     boxes = [
-        OcrBox(x * 8 * CHAR, y * PITCH, x * 8 * CHAR + len(cell) * CHAR * 0.8, y * PITCH + CHAR, cell)
+        TextBox(x * 8 * CHAR, y * PITCH, x * 8 * CHAR + len(cell) * CHAR * 0.8, y * PITCH + CHAR, cell)
         for y, line in enumerate(cells)
         for x, cell in enumerate(line)
     ]
@@ -102,9 +102,9 @@ def test_a_table_is_read_row_by_row_with_cells_kept_apart() -> None:
 
 def test_boxes_of_one_line_are_joined_in_x_order() -> None:
     boxes = [
-        OcrBox(200, 2, 400, 22, "同比增长11.2%。"),
-        OcrBox(0, 0, 190, 20, "全年完成投资45.6亿元，"),
-        OcrBox(410, 1, 500, 21, "（初步核算）"),
+        TextBox(200, 2, 400, 22, "同比增长11.2%。"),
+        TextBox(0, 0, 190, 20, "全年完成投资45.6亿元，"),
+        TextBox(410, 1, 500, 21, "（初步核算）"),
     ]
     assert layout_text(boxes) == "全年完成投资45.6亿元，同比增长11.2%。（初步核算）"
 
@@ -123,4 +123,4 @@ def test_latin_words_broken_over_lines_keep_a_space() -> None:
 
 def test_no_boxes_no_text() -> None:
     assert layout_text([]) == ""
-    assert layout_text([OcrBox(0, 0, 10, 10, "  ")]) == ""
+    assert layout_text([TextBox(0, 0, 10, 10, "  ")]) == ""
