@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -112,21 +113,6 @@ def test_a_blank_scan_has_no_text(tmp_path: Path) -> None:
         read_image(path)
 
 
-def _index(tmp_path: Path, corpus: Path, **loaders: bool) -> Pipeline:
-    from rag.indexing import build_index
-    from rag.pipeline import build_pipeline
-    from rag.settings import Settings
-
-    settings = Settings()
-    settings.embedder.backend = "hashing"  # the figure and the page are the loader's and the answer step's work
-    settings.reader.enabled = False
-    settings.index.dir = tmp_path / "index"
-    settings.index.corpus = [corpus]
-    settings.loaders = settings.loaders.model_copy(update=loaders)
-    build_index(settings, progress=False)
-    return build_pipeline(settings)
-
-
 def _scanned_pdf(path: Path) -> Path:
     """A two-page PDF: page 1 with a text layer, page 2 the image of a scanned page (and a scanner app's stamp,
     its only text)."""
@@ -152,11 +138,13 @@ def _scanned_pdf(path: Path) -> Path:
     return path
 
 
-def test_a_scanned_pdf_page_answers_with_its_figure_and_page(tmp_path: Path) -> None:
+def test_a_scanned_pdf_page_answers_with_its_figure_and_page(
+    tmp_path: Path, quick_pipeline: Callable[..., Pipeline]
+) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     _scanned_pdf(corpus / "报告.pdf")
-    pipeline = _index(tmp_path, corpus)
+    pipeline = quick_pipeline(corpus)
     answer = pipeline.ask("工程建设项目审批时限压缩到多少个工作日？")
     assert answer.grounded and answer.short_answer == "30个工作日以内", answer
     cited = answer.citations[0]
@@ -165,13 +153,15 @@ def test_a_scanned_pdf_page_answers_with_its_figure_and_page(tmp_path: Path) -> 
     assert doc is not None and [(p.number, p.ocr) for p in doc.pages] == [(1, False), (2, True)]
 
 
-def test_a_png_in_the_corpus_is_answered_and_ocr_can_be_turned_off(tmp_path: Path) -> None:
+def test_a_png_in_the_corpus_is_answered_and_ocr_can_be_turned_off(
+    tmp_path: Path, quick_pipeline: Callable[..., Pipeline]
+) -> None:
     from rag.loaders import ReadOptions, SourceFile, load_source
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     render_page(PAGE_ONE).save(corpus / "扫描件.png")
-    answer = _index(tmp_path, corpus).ask("累计为企业减税降费多少？")
+    answer = quick_pipeline(corpus).ask("累计为企业减税降费多少？")
     assert answer.grounded and answer.short_answer == "180多万元", answer
     assert answer.citations[0].pages == (1,) and answer.citations[0].ocr
     off = ReadOptions(ocr=False)

@@ -4,9 +4,9 @@ every page's place in the document's text, down to the chunks and a cited answer
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from reportlab.lib import colors
@@ -19,6 +19,9 @@ from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, 
 from rag.chunking import chunk_document
 from rag.loaders import SourceFile, load_source
 from rag.loaders.pdf import read_pdf
+
+if TYPE_CHECKING:
+    from rag.pipeline import Pipeline
 
 FONT = "STSong-Light"  # an Adobe CID font every PDF reader knows: nothing to embed, nothing to install
 PROSE = (
@@ -98,11 +101,9 @@ def test_a_ruled_table_reads_as_sentences_with_the_unit_of_the_line_above(report
     assert text.index("办理各类案件") < text.index("2023年固定资产投资") < text.index("表中增速按可比价格计算")
 
 
-def test_chunks_and_citations_name_their_pages(report: Path, tmp_path: Path) -> None:
-    from rag.indexing import build_index
-    from rag.pipeline import build_pipeline
-    from rag.settings import Settings
-
+def test_chunks_and_citations_name_their_pages(
+    report: Path, tmp_path: Path, quick_pipeline: Callable[..., Pipeline]
+) -> None:
     (doc,) = load_source(SourceFile(report, report.parent, "corpus/公报.pdf"))
     chunks = chunk_document(doc, size=120, overlap=0)
     assert {c.pages for c in chunks} == {(1,), (2, 3)}  # the short pages 2 and 3 share a passage
@@ -110,13 +111,7 @@ def test_chunks_and_citations_name_their_pages(report: Path, tmp_path: Path) -> 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     report.rename(corpus / report.name)
-    settings = Settings()
-    settings.embedder.backend = "hashing"
-    settings.reader.enabled = False
-    settings.index.dir = tmp_path / "index"
-    settings.index.corpus = [corpus]
-    build_index(settings, progress=False)
-    pipeline = build_pipeline(settings)
+    pipeline = quick_pipeline(corpus)
     answer = pipeline.ask("2023年高校毕业生就业多少人？")
     assert answer.grounded and answer.short_answer == "1350人", answer
     assert answer.citations[0].pages == (2, 3) and answer.to_dict()["citations"][0]["pages"] == [2, 3]

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import docx
 import openpyxl
@@ -13,6 +15,9 @@ from rag.errors import IngestError
 from rag.loaders import SUPPORTED_SUFFIXES, discover_files, load_source
 from rag.loaders.docx import read_docx
 from rag.loaders.tables import read_csv, read_xlsx, table_lines
+
+if TYPE_CHECKING:
+    from rag.pipeline import Pipeline
 
 REPORT_TABLE = [
     ["主要经济指标完成情况", "", ""],
@@ -103,11 +108,9 @@ def test_a_docx_table_with_a_header_merged_across_columns(tmp_path: Path) -> Non
     assert read_docx(path).text == "附表\n\n2021年产业项目开工 2280个；2021年产业项目竣工 1869个。"
 
 
-def test_csv_and_xlsx_are_corpus_files_and_a_table_figure_is_answered(tmp_path: Path) -> None:
-    from rag.indexing import build_index
-    from rag.pipeline import build_pipeline
-    from rag.settings import Settings
-
+def test_csv_and_xlsx_are_corpus_files_and_a_table_figure_is_answered(
+    tmp_path: Path, quick_pipeline: Callable[..., Pipeline]
+) -> None:
     assert {".csv", ".xlsx"} <= set(SUPPORTED_SUFFIXES)
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -115,13 +118,7 @@ def test_csv_and_xlsx_are_corpus_files_and_a_table_figure_is_answered(tmp_path: 
     assert [s.rel for s in discover_files([corpus])] == ["corpus/指标.csv"]
     (doc,) = load_source(discover_files([corpus])[0])
     assert "2020年固定资产投资 45亿元" in doc.text
-    settings = Settings()
-    settings.embedder.backend = "hashing"
-    settings.reader.enabled = False
-    settings.index.dir = tmp_path / "index"
-    settings.index.corpus = [corpus]
-    build_index(settings, progress=False)
-    answer = build_pipeline(settings).ask("2020年固定资产投资是多少亿元？")
+    answer = quick_pipeline(corpus).ask("2020年固定资产投资是多少亿元？")
     assert answer.grounded and answer.short_answer == "45亿元", answer
 
 
