@@ -38,6 +38,15 @@ def index_build(
     address: Annotated[
         str | None, typer.Option("--address", help="--engine ray: the cluster (`auto`, `ray://host:10001`).")
     ] = None,
+    shards: Annotated[
+        int | None,
+        typer.Option(
+            "--shards",
+            min=1,
+            max=256,
+            help="Cut the index into N shards searched in parallel and merged (default: settings, 1).",
+        ),
+    ] = None,
     kb: Annotated[
         str | None,
         typer.Option(
@@ -63,6 +72,8 @@ def index_build(
         settings.index.engine = engine  # type: ignore[assignment]
     if address is not None:
         settings.index.ray_address = address
+    if shards is not None:
+        settings.index.shards = shards
     roots = corpus or settings.index.corpus
     for root in roots:
         if not root.exists():
@@ -94,7 +105,10 @@ def index_status_cmd(index: IndexOpt = None, as_json: JsonOpt = False, kb: KbOpt
     out.print(
         f"documents  {status['documents']}   chunks {status['chunks']}   size {status['size_bytes'] / 1e6:.1f} MB"
     )
-    out.print(f"embedder   {status['embedder']['model']} ({status['embedder']['dim']}-d)   vectors {status['vector']}")
+    out.print(
+        f"embedder   {status['embedder']['model']} ({status['embedder']['dim']}-d)   vectors {status['vector']}"
+        + (f"   shards {status['shards']}" if status["shards"] > 1 else "")
+    )
     out.print(f"chunking   {status['chunking']}")
     n_stale = sum(len(v) for v in stale.values())
     out.print(f"stale      {n_stale} file(s)" + (" — run `rag index build`" if n_stale else ""))

@@ -29,16 +29,22 @@ class Embedder(Protocol):
 
 
 @runtime_checkable
-class VectorIndex(Protocol):
+class VectorSearch(Protocol):
+    """What serving needs of a vector index: nearest-neighbour search whose ids are chunk row numbers (a
+    ``VectorIndex``, or the shards of a build searched as one)."""
+
+    def search(self, queries: FloatArray, k: int) -> tuple[FloatArray, IntArray]: ...
+
+    def __len__(self) -> int: ...
+
+
+@runtime_checkable
+class VectorIndex(VectorSearch, Protocol):
     """Nearest-neighbour search over vectors whose ids are chunk row numbers."""
 
     def add(self, vectors: FloatArray) -> None: ...
 
-    def search(self, queries: FloatArray, k: int) -> tuple[FloatArray, IntArray]: ...
-
     def save(self, path: Path) -> None: ...
-
-    def __len__(self) -> int: ...
 
     @classmethod
     def load(cls, path: Path) -> VectorIndex:
@@ -47,14 +53,20 @@ class VectorIndex(Protocol):
 
 
 @runtime_checkable
-class LexicalIndex(Protocol):
-    """Keyword (BM25-style) search over tokenised chunk texts, ids are chunk row numbers."""
+class LexicalSearch(Protocol):
+    """What serving needs of a lexical index: keyword search whose ids are chunk row numbers (a
+    ``LexicalIndex``, or the shards of a build searched as one)."""
 
     def search(self, query: str, k: int) -> tuple[FloatArray, IntArray]: ...
 
-    def save(self, path: Path) -> None: ...
-
     def __len__(self) -> int: ...
+
+
+@runtime_checkable
+class LexicalIndex(LexicalSearch, Protocol):
+    """Keyword (BM25-style) search over tokenised chunk texts, ids are chunk row numbers."""
+
+    def save(self, path: Path) -> None: ...
 
     @classmethod
     def build(cls, texts: Iterable[str]) -> LexicalIndex:

@@ -123,6 +123,15 @@ class IndexSettings(BaseModel):
     ray_workers: int = Field(
         0, ge=0, description="engine `ray`: embedding actors and tokenisation tasks at once (0: the cluster's CPUs)."
     )
+    shards: int = Field(
+        1,
+        ge=1,
+        le=256,
+        description="Shards a build is cut into: each holds a contiguous range of the chunks in a vector and a "
+        "lexical index of its own (BM25 scored with the whole corpus's statistics), and a search fans out to every "
+        "shard in parallel and merges their hits by score, ranking as one index of every chunk does (exactly with "
+        "the exact `flat` kind). More shards: smaller indexes to build, load and search each, on more threads.",
+    )
     tokenize_processes: int = Field(
         0,
         ge=0,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import multiprocessing
 from array import array
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +40,95 @@ def _warm(tokenizer: Callable[[str], list[str]]) -> None:
     tokenizer("预热")  # loads jieba's dictionary once per worker, before the first real chunk
 
 
+def _token_ids(
+    texts: Iterable[str],
+    tokenizer: Callable[[str], list[str]],
+    *,
+    processes: int,
+    token_lists: Callable[[Iterable[str], Callable[[str], list[str]]], Any] | None,
+) -> tuple[dict[str, int], list[array[int]]]:
+    """The vocabulary (token → id, the empty token 0) and each text's token ids, in order."""
+    # Token ids, not token strings: a million chunks of ~150 tokens as Python strings would take ~10 GB;
+    # as 4-byte ids they take 600 MB.
+    vocab: dict[str, int] = {"": 0}  # the empty token stands in for a chunk with no tokens
+    ids: list[array[int]] = []
+    tokens_of = token_lists(texts, tokenizer) if token_lists else _token_lists(texts, tokenizer, processes)
+    with tokens_of as lists:
+        for tokens in lists:
+            ids.append(array("i", [vocab.setdefault(t, len(vocab)) for t in tokens] or [0]))
+    return vocab, ids
+
+
+def _doc_freqs(ids: Sequence[array[int]], n_vocab: int) -> np.ndarray[Any, Any]:
+    """How many of the chunks ``ids`` hold each token id (what bm25s counts, by a vectorised count)."""
+    if not ids:
+        return np.zeros(n_vocab, dtype=np.int64)
+    distinct = np.concatenate([np.unique(np.frombuffer(a, dtype=np.int32)) for a in ids])
+    return np.bincount(distinct, minlength=n_vocab).astype(np.int64)
+
+
+def _tokenized(ids: Sequence[array[int]], vocab: dict[str, int]) -> Any:
+    import bm25s
+
+    return bm25s.tokenization.Tokenized(ids=list(ids), vocab=vocab)
+
+
+@dataclass(frozen=True, slots=True)
+class CorpusStats:
+    """What BM25 needs to know of the whole corpus: chunks, their mean length in tokens, and each token's
+    document frequency (indexed by token id)."""
+
+    docs: int
+    mean_length: np.float64
+    doc_freqs: np.ndarray[Any, Any]
+
+
+def _global_stats_bm25() -> type:
+    """A bm25s ``BM25`` whose score matrix is computed with the whole corpus's statistics instead of those of
+    the chunks it indexes (bm25s's documented override point, ``build_index_from_ids``; the same scoring
+    functions, so a shard's scores are bit for bit those of one index of every chunk)."""
+    import bm25s
+    from bm25s import scoring
+
+    class GlobalStatsBM25(bm25s.BM25):  # type: ignore[misc]  # bm25s ships no type hints
+        def __init__(self, stats: CorpusStats, shard_df: np.ndarray[Any, Any], **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            if self.method in self.methods_requiring_nonoccurrence:
+                raise ValueError(f"sharded BM25 supports the Lucene family, not {self.method}")
+            self._stats, self._shard_df = stats, shard_df
+
+        def build_index_from_ids(
+            self, unique_token_ids: Any, corpus_token_ids: Any, show_progress: bool = False, **_: Any
+        ) -> dict[str, Any]:
+            stats, n_vocab = self._stats, len(unique_token_ids)
+            idf = scoring._build_idf_array(
+                doc_frequencies={t: int(df) for t, df in enumerate(stats.doc_freqs[:n_vocab])},
+                n_docs=stats.docs,
+                compute_idf_fn=scoring._select_idf_scorer(self.idf_method),
+                dtype=self.dtype,
+            )
+            data, doc_idx, vocab_idx = scoring._build_scores_and_indices_for_matrix(
+                corpus_token_ids=corpus_token_ids,
+                idf_array=idf,
+                avg_doc_len=stats.mean_length,
+                doc_frequencies={t: int(df) for t, df in enumerate(self._shard_df) if df},
+                k1=self.k1,
+                b=self.b,
+                delta=self.delta,
+                nonoccurrence_array=None,
+                method=self.method,
+                dtype=self.dtype,
+                int_dtype=self.int_dtype,
+                show_progress=False,
+            )
+            n_docs = len(corpus_token_ids)
+            data, indices, indptr = self._np_csc(data=data, rows=doc_idx, cols=vocab_idx, shape=(n_docs, n_vocab))
+            self.nonoccurrence_array = None
+            return {"data": data.astype(self.dtype), "indices": indices, "indptr": indptr, "num_docs": n_docs}
+
+    return GlobalStatsBM25
+
+
 class Bm25Index:
     """BM25 (Lucene variant) with scores precomputed into a sparse matrix by bm25s."""
 
@@ -65,20 +155,49 @@ class Bm25Index:
         import bm25s
 
         self = cls(**kwargs)
-        # Token ids, not token strings: a million chunks of ~150 tokens as Python strings would take ~10 GB;
-        # as 4-byte ids they take 600 MB.
-        vocab: dict[str, int] = {"": 0}  # the empty token stands in for a chunk with no tokens
-        ids: list[array[int]] = []
-        tokens_of = (
-            token_lists(texts, self._tokenize) if token_lists else _token_lists(texts, self._tokenize, processes)
-        )
-        with tokens_of as lists:
-            for tokens in lists:
-                ids.append(array("i", [vocab.setdefault(t, len(vocab)) for t in tokens] or [0]))
+        vocab, ids = _token_ids(texts, self._tokenize, processes=processes, token_lists=token_lists)
         self._size = len(ids)
         if ids:
             self._bm25.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
         return self
+
+    @classmethod
+    def build_shards(
+        cls,
+        texts: Iterable[str],
+        bounds: Sequence[tuple[int, int]],
+        *,
+        processes: int = 0,
+        token_lists: Callable[[Iterable[str], Callable[[str], list[str]]], Any] | None = None,
+        k1: float = 1.2,
+        b: float = 0.75,
+        **kwargs: Any,
+    ) -> list[Bm25Index]:
+        """One index per row range of ``bounds`` (contiguous, covering every text), each scored with the
+        statistics of the *whole* corpus — its number of chunks, mean chunk length and every token's document
+        frequency — so that a chunk scores the same in its shard as in one index of every chunk, and merging
+        the shards' top hits by score ranks exactly as that one index does. Tokenised once, as ``build``."""
+        self = cls(k1=k1, b=b, **kwargs)
+        vocab, ids = _token_ids(texts, self._tokenize, processes=processes, token_lists=token_lists)
+        starts, stops = [start for start, _ in bounds], [stop for _, stop in bounds]
+        if not bounds or starts[0] != 0 or stops[-1] != len(ids) or starts[1:] != stops[:-1]:
+            raise ValueError(f"shard bounds {list(bounds)} do not cover rows 0..{len(ids)} in order")
+        shard_df = [_doc_freqs(ids[start:stop], len(vocab)) for start, stop in bounds]
+        stats = CorpusStats(
+            docs=len(ids),
+            # A numpy float64, as bm25s has it: with NumPy's promotion rules a Python float would score in float32.
+            mean_length=np.array([len(a) for a in ids]).mean() if ids else np.float64(0.0),
+            doc_freqs=np.sum(shard_df, axis=0) if shard_df else np.zeros(len(vocab), dtype=np.int64),
+        )
+        shards = []
+        for (start, stop), df in zip(bounds, shard_df, strict=True):
+            shard = cls(k1=k1, b=b, **kwargs)
+            shard._bm25 = _global_stats_bm25()(stats, df, k1=k1, b=b)
+            shard._size = stop - start
+            if stop > start:
+                shard._bm25.index(_tokenized(ids[start:stop], vocab), show_progress=False)
+            shards.append(shard)
+        return shards
 
     @classmethod
     def load(cls, path: Path, **kwargs: Any) -> Bm25Index:
@@ -98,9 +217,11 @@ class Bm25Index:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
         scores = self._scores(ids)
         k = min(k, self._size)
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        top = top[scores[top] > 0]
+        kth = scores[np.argpartition(-scores, k - 1)[:k]].min()
+        # Every chunk scoring at least the k-th best, best first and equal scores by row: ties at the cut are
+        # settled the same way in every index (a sharded one merges its shards' hits by the same order).
+        top = np.flatnonzero(scores >= kth) if kth > 0 else np.flatnonzero(scores > 0)
+        top = top[np.lexsort((top, -scores[top]))][:k]
         return scores[top].astype(np.float32), top.astype(np.int64)
 
     def _scores(self, token_ids: list[int]) -> FloatArray:

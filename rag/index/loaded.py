@@ -3,15 +3,16 @@ against the manifest's checksums when opened and watched for damage while served
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag import registry
 from rag.errors import IndexCorruptError
-from rag.index import store
+from rag.index import shards, store
 from rag.index.manifest import Manifest
 from rag.index.store import ChunkStore
-from rag.protocols import LexicalIndex, VectorIndex
+from rag.protocols import LexicalSearch, VectorSearch
 
 
 @dataclass(slots=True)
@@ -21,9 +22,10 @@ class LoadedIndex:
     path: Path
     manifest: Manifest
     chunks: ChunkStore
-    vectors: VectorIndex
-    lexical: LexicalIndex
+    vectors: VectorSearch
+    lexical: LexicalSearch
     stamps: dict[str, tuple[int, int]] = field(default_factory=dict)  # size and mtime of each file when opened
+    stop_shards: Callable[[], None] | None = None  # a sharded build's fan-out threads
 
     @classmethod
     def open(cls, index_dir: Path, *, build: Path | None = None) -> LoadedIndex:
@@ -37,9 +39,18 @@ class LoadedIndex:
                 f"build {build.name} is damaged: " + "; ".join(problems) + " — run `rag index verify`, "
                 "then `rag index build --rebuild`"
             )
-        vectors: VectorIndex = registry.load("vector", manifest.vector["backend"]).load(build)
+        vector_cls = registry.load("vector", manifest.vector["backend"])
         lexical_cls = registry.load("lexical", manifest.lexical["backend"])
-        lexical: LexicalIndex = lexical_cls.load(build) if manifest.counts.chunks else lexical_cls.build([])
+        if manifest.shards:
+            vectors, lexical, stop = shards.open_shards(
+                build,
+                [shards.Shard.from_dict(s) for s in manifest.shards],
+                load_vectors=vector_cls.load,
+                load_lexical=lexical_cls.load,
+            )
+            return cls(build, manifest, store.ChunkStore(build), vectors, lexical, _stamps(build, manifest), stop)
+        vectors = vector_cls.load(build)
+        lexical = lexical_cls.load(build) if manifest.counts.chunks else lexical_cls.build([])
         return cls(build, manifest, store.ChunkStore(build), vectors, lexical, _stamps(build, manifest))
 
     @property
@@ -53,6 +64,8 @@ class LoadedIndex:
 
     def close(self) -> None:
         self.chunks.close()
+        if self.stop_shards is not None:
+            self.stop_shards()
 
 
 def _stamps(build: Path, manifest: Manifest) -> dict[str, tuple[int, int]]:

@@ -25,7 +25,7 @@ class Counts:
 class Manifest:
     """``manifest.json`` of one build. The nested maps stay JSON-shaped: ``sources`` (corpus file → sha256,
     size, documents), ``documents`` (id → source, content hash, chunks, first row), ``artifacts`` (file within
-    the build → size, sha256; empty for builds made before checksums)."""
+    the build → size, sha256; empty for builds made before checksums), ``shards`` (rows and folder of each)."""
 
     format_version: int
     package_version: str
@@ -42,6 +42,8 @@ class Manifest:
     failed: list[dict[str, str]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     artifacts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # A sharded build's shards (``rag.index.shards.Shard``: rows and folder); empty: one index of every chunk.
+    shards: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Manifest:

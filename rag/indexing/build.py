@@ -30,7 +30,7 @@ from rag.errors import (
     StorageFullError,
 )
 from rag.factories import create_embedder, embedder_fingerprint
-from rag.index import store
+from rag.index import shards, store
 from rag.index.manifest import FORMAT_VERSION, Counts, Manifest
 from rag.indexing import passes, steps
 from rag.indexing.engines import Engine, LocalEngine, create_engine
@@ -224,11 +224,13 @@ def _build_into(
 
     vectors = VectorFile.create(tmp / store.VECTORS, rows=report.chunks, dim=dim)
     texts, corpus.texts = corpus.texts, []  # held by the two passes below, let go once both are done
+    # Never an empty shard: a corpus of fewer chunks than shards has one chunk a shard.
+    bounds = shards.split_rows(report.chunks, max(1, min(settings.index.shards, report.chunks)))
     engine = _engine(settings, embedder_given)
     try:
         # The lexical index is built (tokenised by worker processes) while the embedder runs, and saved and
         # freed before the vector index is built: the two never need memory at once.
-        with _Lexical(tmp, texts, settings, phases, engine) as lexical:
+        with _Lexical(tmp, texts, settings, phases, engine, bounds) as lexical:
             t_embed = time.perf_counter()
             old_vectors = previous.vectors if previous else None
             passes.fill_vectors(
@@ -247,16 +249,25 @@ def _build_into(
         engine.close()
     del texts
 
-    vector_kind, vector_params = _write_vector_index(
-        tmp, vectors, report.chunks, dim=dim, settings=settings, phases=phases
-    )
+    vector_kind, vector_params = _write_vector_index(tmp, vectors, bounds, dim=dim, settings=settings, phases=phases)
     report.vector_kind = vector_kind
     return {
         "dim": dim,
         "vector": {"backend": settings.index.vector_backend, "kind": vector_kind, **vector_params},
         "sources": corpus.sources,
         "documents": corpus.documents,
+        "shards": _shard_list(tmp, bounds),
     }
+
+
+def _shard_list(tmp: Path, bounds: list[tuple[int, int]]) -> list[dict[str, Any]]:
+    """The manifest's shards: none for a build of one index."""
+    if len(bounds) == 1:
+        return []
+    return [
+        shards.Shard(start, stop, shards.shard_dir(tmp, i).relative_to(tmp).as_posix()).to_dict()
+        for i, (start, stop) in enumerate(bounds)
+    ]
 
 
 def _engine(settings: Settings, embedder_given: bool) -> Engine:
@@ -271,15 +282,26 @@ def _engine(settings: Settings, embedder_given: bool) -> Engine:
 
 
 def _write_vector_index(
-    tmp: Path, vectors: VectorFile, rows: int, *, dim: int, settings: Settings, phases: dict[str, float]
+    tmp: Path,
+    vectors: VectorFile,
+    bounds: list[tuple[int, int]],
+    *,
+    dim: int,
+    settings: Settings,
+    phases: dict[str, float],
 ) -> tuple[str, dict[str, Any]]:
-    """The FAISS index, saved and freed; returns its kind and parameters."""
+    """The FAISS index (one per shard), saved and freed in turn; returns the (first) kind and its parameters."""
     t_vectors = time.perf_counter()
-    vector_kind, vector_params, vindex = build_vector_index(vectors, rows, dim, settings)
-    vindex.save(tmp)
-    del vindex
+    made: list[tuple[str, dict[str, Any]]] = []
+    for i, (start, stop) in enumerate(bounds):
+        kind, params, vindex = build_vector_index(vectors, stop - start, dim, settings, first=start)
+        folder = tmp if len(bounds) == 1 else shards.shard_dir(tmp, i)
+        folder.mkdir(parents=True, exist_ok=True)
+        vindex.save(folder)
+        del vindex
+        made.append((kind, params))
     phases["vectors"] = time.perf_counter() - t_vectors
-    return vector_kind, vector_params
+    return made[0]
 
 
 class _Lexical:
@@ -292,9 +314,15 @@ class _Lexical:
     """
 
     def __init__(
-        self, tmp: Path, texts: list[str], settings: Settings, phases: dict[str, float], engine: Engine
+        self,
+        tmp: Path,
+        texts: list[str],
+        settings: Settings,
+        phases: dict[str, float],
+        engine: Engine,
+        bounds: list[tuple[int, int]],
     ) -> None:
-        self._tmp, self._texts, self._phases = tmp, texts, phases
+        self._tmp, self._texts, self._phases, self._bounds = tmp, texts, phases, bounds
         self._token_lists = engine.token_lists()
         self._backend = settings.index.lexical_backend
         self._processes = settings.index.tokenize_processes or available_cpus()
@@ -318,14 +346,19 @@ class _Lexical:
     def _run(self) -> None:
         t0 = time.perf_counter()
         try:
+            sharded = len(self._bounds) > 1
             lexical = steps.build_lexical(
                 _Until(self._stop, self._texts),
                 backend=self._backend,
                 processes=self._processes,
                 token_lists=self._token_lists,
+                bounds=self._bounds if sharded else None,
             )
             if not self._stop.is_set():
-                lexical.save(self._tmp)
+                for i, part in enumerate(lexical if sharded else [lexical]):
+                    folder = shards.shard_dir(self._tmp, i) if sharded else self._tmp
+                    folder.mkdir(parents=True, exist_ok=True)
+                    part.save(folder)
             del lexical
         except BaseException as exc:  # handed to the building thread by wait()
             self._error = exc
@@ -367,6 +400,7 @@ def _manifest(
         corpus=[str(p) for p in roots],
         sources=built["sources"],
         documents=built["documents"],
+        shards=built["shards"],
         failed=[{"source": s, "error": e} for s, e in report.failed],
         timings={
             "total_s": round(report.seconds, 3),

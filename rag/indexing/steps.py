@@ -14,7 +14,7 @@ import numpy as np
 
 from rag import registry
 from rag.chunking import chunk_document
-from rag.errors import IngestError
+from rag.errors import ConfigError, IngestError
 from rag.index import store
 from rag.indexing.vectors import VECTOR_SLICE, VectorFile
 from rag.loaders import ReadOptions, SourceFile, load_source
@@ -207,13 +207,26 @@ def measure_fidelity(candidate: Embedder, reference: Embedder, texts: Sequence[s
 PARALLEL_TOKENIZE_FROM = 1000  # chunks: below this, worker processes cost more to start than they save
 
 
-def build_lexical(texts: Sequence[str], *, backend: str, processes: int = 1, token_lists: Any = None) -> Any:
+def build_lexical(
+    texts: Sequence[str],
+    *,
+    backend: str,
+    processes: int = 1,
+    token_lists: Any = None,
+    bounds: Sequence[tuple[int, int]] | None = None,
+) -> Any:
     """The lexical index of every chunk's text, in row order (saved by the caller once it has let go of them),
     tokenised by ``processes`` worker processes when there are enough texts to be worth them, or by
-    ``token_lists`` (a build engine's workers, ``rag.indexing.engines``)."""
+    ``token_lists`` (a build engine's workers, ``rag.indexing.engines``). With ``bounds`` (row ranges), a list:
+    one index per range, scored with the whole corpus's statistics (the backend's ``build_shards``)."""
     cls = registry.load("lexical", backend)
+    how: dict[str, Any] = {}
     if token_lists is not None:
-        return cls.build(texts, token_lists=token_lists)
-    if processes > 1 and len(texts) >= PARALLEL_TOKENIZE_FROM:
-        return cls.build(texts, processes=processes)
-    return cls.build(texts)
+        how = {"token_lists": token_lists}
+    elif processes > 1 and len(texts) >= PARALLEL_TOKENIZE_FROM:
+        how = {"processes": processes}
+    if bounds is None:
+        return cls.build(texts, **how)
+    if not hasattr(cls, "build_shards"):
+        raise ConfigError(f"lexical backend {backend!r} cannot build shards: set RAG_INDEX__SHARDS=1")
+    return cls.build_shards(texts, bounds, **how)

@@ -82,16 +82,17 @@ def choose_vector_index(rows: int, cfg: IndexSettings) -> tuple[str, dict[str, A
 
 
 def build_vector_index(
-    vectors: VectorFile, rows: int, dim: int, settings: Settings, *, seed: int = 0
+    vectors: VectorFile, rows: int, dim: int, settings: Settings, *, seed: int = 0, first: int = 0
 ) -> tuple[str, dict[str, Any], Any]:
-    """The vector index of the ``rows`` vectors in ``vectors`` (kind chosen by size), trained on a random sample
-    when its kind needs it; returns the kind, its parameters (for the manifest) and the index."""
+    """The vector index of the ``rows`` vectors of ``vectors`` from row ``first`` on (kind chosen by size),
+    trained on a random sample when its kind needs it; returns the kind, its parameters (for the manifest) and
+    the index, whose row 0 is row ``first`` of the file."""
     kind, params = choose_vector_index(rows, settings.index)
     vindex = registry.load("vector", settings.index.vector_backend)(dim, kind=kind, **params)
     if getattr(vindex, "needs_training", False):  # quantised kinds learn their cells/ranges from a sample
         size = min(rows, TRAIN_PER_CELL * int(params.get("nlist", 256)))
         sample = np.sort(np.random.default_rng(seed).choice(rows, size=size, replace=False))
-        vindex.train(vectors.take(sample))
-    for start in range(0, rows, VECTOR_SLICE):
-        vindex.add(vectors.read(start, min(rows, start + VECTOR_SLICE)))
+        vindex.train(vectors.take(sample + first))
+    for start in range(first, first + rows, VECTOR_SLICE):
+        vindex.add(vectors.read(start, min(first + rows, start + VECTOR_SLICE)))
     return kind, params, vindex

@@ -41,6 +41,7 @@ def index_status(index_dir: Path) -> dict[str, Any]:
         "embedder": manifest.embedder,
         "chunking": manifest.chunking,
         "vector": manifest.vector,
+        "shards": len(manifest.shards) or 1,
         "size_bytes": _dir_size(build),
         "failed": manifest.failed,
         "stale": stale_sources(manifest),
