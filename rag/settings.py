@@ -280,10 +280,11 @@ class UiSettings(BaseModel):
     lang: Literal["zh", "en"] = Field(
         "zh", description="Language of the UI at `/ui`; the other language is served at `/ui/en` (or `/ui/zh`)."
     )
-    db: Path | None = Field(
+    db: str | None = Field(
         None,
-        description="SQLite file of the UI's conversations and answer feedback (default: `ui.sqlite` in the "
-        "index directory).",
+        description="Where the UI keeps conversations and answer feedback: a SQLite file (default: `ui.sqlite` "
+        "in the index directory) or a database URL, `postgresql://user:password@host:5432/rag` (the `postgres` "
+        "extra), which every replica behind a load balancer shares.",
     )
 
 

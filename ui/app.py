@@ -67,9 +67,10 @@ def build_ui(
     return blocks
 
 
-def database_path(settings: Settings) -> Path:
-    """Where conversations and feedback are kept: ``RAG_UI__DB``, or ``ui.sqlite`` in the index folder."""
-    return Path(settings.ui.db) if settings.ui.db else Path(settings.index.dir) / "ui.sqlite"
+def database_path(settings: Settings) -> str | Path:
+    """Where conversations and feedback are kept: ``RAG_UI__DB`` (a SQLite file or a database URL), or
+    ``ui.sqlite`` in the index folder."""
+    return settings.ui.db if settings.ui.db else Path(settings.index.dir) / "ui.sqlite"
 
 
 def mount_ui(app: FastAPI, *, path: str = PATH) -> FastAPI:

@@ -1,47 +1,64 @@
-"""Conversations, their messages and the feedback on answers, kept in one SQLite file on the server."""
+"""Conversations, their messages and the feedback on answers, kept in one database shared by every server:
+a SQLite file by default, or PostgreSQL (or any database SQLAlchemy speaks) by URL, so that several `rag serve`
+replicas behind a load balancer see the same conversations and hold no state of their own.
+
+SQLAlchemy Core writes the SQL for each database: the same tables, the same statements (an upsert is
+``INSERT … ON CONFLICT`` in both). An existing SQLite file keeps working: the tables are created only where
+missing, under the names and columns they always had.
+"""
 
 from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS conversations (
-    id TEXT PRIMARY KEY,
-    title TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    owner TEXT
-);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS messages (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
-    position INTEGER NOT NULL,
-    role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
-    content TEXT NOT NULL,
-    display TEXT,
-    answer TEXT,
-    sources_html TEXT,
-    created_at REAL NOT NULL,
-    UNIQUE (conversation_id, position)
-);
-CREATE TABLE IF NOT EXISTS feedback (
-    message_id INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
-    rating INTEGER NOT NULL CHECK (rating IN (-1, 1)),
-    comment TEXT,
-    updated_at REAL NOT NULL
-);
-"""
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from rag.errors import ConfigError
+
+metadata = sa.MetaData()
+conversations = sa.Table(
+    "conversations",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("owner", sa.Text),
+)
+meta = sa.Table(
+    "meta", metadata, sa.Column("key", sa.Text, primary_key=True), sa.Column("value", sa.Text, nullable=False)
+)
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("conversation_id", sa.Text, sa.ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("role", sa.Text, sa.CheckConstraint("role IN ('user', 'assistant')"), nullable=False),
+    sa.Column("content", sa.Text, nullable=False),
+    sa.Column("display", sa.Text),
+    sa.Column("answer", sa.Text),
+    sa.Column("sources_html", sa.Text),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("conversation_id", "position"),
+    sqlite_autoincrement=True,
+)
+feedback = sa.Table(
+    "feedback",
+    metadata,
+    sa.Column("message_id", sa.Integer, sa.ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("rating", sa.Integer, sa.CheckConstraint("rating IN (-1, 1)"), nullable=False),
+    sa.Column("comment", sa.Text),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,29 +83,67 @@ class Conversation:
     updated_at: float
 
 
+def database_url(where: str | Path) -> str:
+    """The SQLAlchemy URL of ``where``: a URL as given (``postgresql://…`` is read with psycopg 3), or a path
+    to a SQLite file."""
+    text = str(where)
+    if "://" not in text:
+        return f"sqlite:///{Path(text).resolve()}"
+    if text.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + text.split("://", 1)[1]
+    return text
+
+
+def _engine(url: str) -> sa.Engine:
+    if url.startswith("sqlite"):
+        # One short connection per call, as before (NullPool): nothing is held open between requests.
+        engine = sa.create_engine(url, connect_args={"timeout": 10, "check_same_thread": False}, poolclass=sa.NullPool)
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(con: Any, _record: Any) -> None:
+            cur = con.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")  # the cascades of a deleted conversation
+            cur.close()
+
+        return engine
+    try:
+        return sa.create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=4)
+    except ImportError as exc:
+        raise ConfigError(
+            f"RAG_UI__DB names a {url.split('://')[0]} database but its driver is not installed ({exc}) — "
+            "pip install -e '.[postgres]' (psycopg 3) for PostgreSQL"
+        ) from exc
+
+
 class ConversationStore:
-    """Thread-safe access to the UI's SQLite file (one short connection per call; WAL for concurrent readers)."""
+    """Thread- and process-safe access to the conversations database (``where``: a SQLite file or a URL)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, where: str | Path) -> None:
+        self.url = database_url(where)
+        if self.url.startswith("sqlite:///"):
+            Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self._engine = _engine(self.url)
+        self._upsert = postgresql.insert if self._engine.dialect.name == "postgresql" else sqlite.insert
         self._lock = threading.Lock()
-        with self._connect() as con:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.executescript(SCHEMA)
-            columns = {row[1] for row in con.execute("PRAGMA table_info(conversations)")}
-            if "owner" not in columns:  # a file from before conversations had owners: theirs is no one's
-                con.execute("ALTER TABLE conversations ADD COLUMN owner TEXT")
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.path, timeout=10)
         try:
-            con.execute("PRAGMA foreign_keys=ON")
-            with con:
-                yield con
-        finally:
-            con.close()
+            with self._engine.begin() as con:
+                if self._engine.dialect.name == "sqlite":
+                    con.exec_driver_sql("PRAGMA journal_mode=WAL")  # readers never wait for the writer
+                metadata.create_all(con, checkfirst=True)
+                columns = {c["name"] for c in sa.inspect(con).get_columns("conversations")}
+                if "owner" not in columns:  # a file from before conversations had owners: theirs is no one's
+                    con.execute(sa.text("ALTER TABLE conversations ADD COLUMN owner TEXT"))
+        except sa.exc.OperationalError as exc:
+            raise ConfigError(
+                f"cannot open the conversations database {self.describe()}: {exc.orig} — check RAG_UI__DB"
+            ) from exc
+
+    def describe(self) -> str:
+        """The database, with any password left out (for messages and logs)."""
+        return self._engine.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        self._engine.dispose()
 
     # --- conversations ----------------------------------------------------------------------------------------
 
@@ -96,10 +151,11 @@ class ConversationStore:
         """A new conversation named after its first question, kept for ``owner`` (a browser's id); its id."""
         cid = uuid.uuid4().hex[:16]
         now = time.time()
-        with self._lock, self._connect() as con:
+        with self._engine.begin() as con:
             con.execute(
-                "INSERT INTO conversations (id, title, created_at, updated_at, owner) VALUES (?, ?, ?, ?, ?)",
-                (cid, title.strip()[:80] or "…", now, now, owner),
+                conversations.insert().values(
+                    id=cid, title=title.strip()[:80] or "…", created_at=now, updated_at=now, owner=owner
+                )
             )
         return cid
 
@@ -107,32 +163,29 @@ class ConversationStore:
         self, *, owner: str | None = None, everyone: bool = False, limit: int = 100
     ) -> list[Conversation]:
         """``owner``'s conversations (or, with ``everyone``, all of them), the most recently used first."""
-        where, args = ("", ()) if everyone else ("WHERE owner IS ?", (owner,))
-        with self._connect() as con:
-            rows = con.execute(
-                f"SELECT id, title, created_at, updated_at FROM conversations {where} ORDER BY updated_at DESC LIMIT ?",
-                (*args, limit),
-            ).fetchall()
-        return [Conversation(*r) for r in rows]
+        c = conversations.c
+        query = sa.select(c.id, c.title, c.created_at, c.updated_at).order_by(c.updated_at.desc()).limit(limit)
+        if not everyone:
+            query = query.where(c.owner.is_not_distinct_from(owner))
+        with self._engine.connect() as con:
+            return [Conversation(*r) for r in con.execute(query)]
 
     def owner_of(self, cid: str) -> str | None:
-        with self._connect() as con:
-            row = con.execute("SELECT owner FROM conversations WHERE id = ?", (cid,)).fetchone()
-        return row[0] if row else None
+        with self._engine.connect() as con:
+            owner: str | None = con.execute(sa.select(conversations.c.owner).where(conversations.c.id == cid)).scalar()
+        return owner
 
     def secret(self) -> str:
-        """A random secret made once per file, for what the UI keeps in browsers (their owner id)."""
-        with self._lock, self._connect() as con:
-            row = con.execute("SELECT value FROM meta WHERE key = 'secret'").fetchone()
-            if row:
-                return str(row[0])
-            value = secrets.token_urlsafe(24)
-            con.execute("INSERT INTO meta (key, value) VALUES ('secret', ?)", (value,))
-            return value
+        """A random secret made once per database, for what the UI keeps in browsers (their owner id); every
+        replica on the database gets the same one."""
+        with self._lock, self._engine.begin() as con:
+            insert = self._upsert(meta).values(key="secret", value=secrets.token_urlsafe(24))
+            con.execute(insert.on_conflict_do_nothing(index_elements=["key"]))
+            return str(con.execute(sa.select(meta.c.value).where(meta.c.key == "secret")).scalar_one())
 
     def delete(self, cid: str) -> None:
-        with self._lock, self._connect() as con:
-            con.execute("DELETE FROM conversations WHERE id = ?", (cid,))
+        with self._engine.begin() as con:
+            con.execute(conversations.delete().where(conversations.c.id == cid))
 
     # --- messages ---------------------------------------------------------------------------------------------
 
@@ -148,34 +201,38 @@ class ConversationStore:
     ) -> Message:
         """Append a message to conversation ``cid``; its position is the next index in the chat."""
         now = time.time()
-        with self._lock, self._connect() as con:
-            (position,) = con.execute(
-                "SELECT COALESCE(MAX(position) + 1, 0) FROM messages WHERE conversation_id = ?", (cid,)
-            ).fetchone()
-            cur = con.execute(
-                "INSERT INTO messages (conversation_id, position, role, content, display, answer, sources_html, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    cid,
-                    position,
-                    role,
-                    content,
-                    display,
-                    json.dumps(answer, ensure_ascii=False) if answer is not None else None,
-                    sources_html,
-                    now,
-                ),
+        m = messages.c
+        with self._lock, self._engine.begin() as con:
+            # Touching the conversation first locks it (its row in PostgreSQL, the file in SQLite) until the
+            # commit: two servers adding to one conversation at once take turns for the next position.
+            con.execute(conversations.update().where(conversations.c.id == cid).values(updated_at=now))
+            position = con.execute(
+                sa.select(sa.func.coalesce(sa.func.max(m.position) + 1, 0)).where(m.conversation_id == cid)
+            ).scalar_one()
+            inserted = con.execute(
+                messages.insert().values(
+                    conversation_id=cid,
+                    position=position,
+                    role=role,
+                    content=content,
+                    display=display,
+                    answer=json.dumps(answer, ensure_ascii=False) if answer is not None else None,
+                    sources_html=sources_html,
+                    created_at=now,
+                )
             )
-            con.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, cid))
-        return Message(int(cur.lastrowid or 0), int(position), role, content, display, answer, sources_html)
+            (message_id,) = inserted.inserted_primary_key or (0,)
+        return Message(int(message_id), int(position), role, content, display, answer, sources_html)
 
     def messages(self, cid: str) -> list[Message]:
-        with self._connect() as con:
-            rows = con.execute(
-                "SELECT id, position, role, content, display, answer, sources_html FROM messages "
-                "WHERE conversation_id = ? ORDER BY position",
-                (cid,),
-            ).fetchall()
+        m = messages.c
+        query = (
+            sa.select(m.id, m.position, m.role, m.content, m.display, m.answer, m.sources_html)
+            .where(m.conversation_id == cid)
+            .order_by(m.position)
+        )
+        with self._engine.connect() as con:
+            rows = con.execute(query).all()
         return [Message(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]) if r[5] else None, r[6]) for r in rows]
 
     def message_at(self, cid: str, position: int) -> Message | None:
@@ -187,39 +244,54 @@ class ConversationStore:
         """Record a thumbs up (1) or down (-1) on an answer, keeping an earlier comment unless one is given;
         ``rating=None`` removes the feedback."""
         now = time.time()
-        with self._lock, self._connect() as con:
+        with self._engine.begin() as con:
             if rating is None:
-                con.execute("DELETE FROM feedback WHERE message_id = ?", (message_id,))
+                con.execute(feedback.delete().where(feedback.c.message_id == message_id))
                 return
+            insert = self._upsert(feedback).values(
+                message_id=message_id, rating=rating, comment=comment, updated_at=now
+            )
             con.execute(
-                "INSERT INTO feedback (message_id, rating, comment, updated_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(message_id) DO UPDATE SET rating = excluded.rating, "
-                "comment = COALESCE(excluded.comment, feedback.comment), updated_at = excluded.updated_at",
-                (message_id, rating, comment, now),
+                insert.on_conflict_do_update(
+                    index_elements=["message_id"],
+                    set_={
+                        "rating": insert.excluded.rating,
+                        "comment": sa.func.coalesce(insert.excluded.comment, feedback.c.comment),
+                        "updated_at": insert.excluded.updated_at,
+                    },
+                )
             )
 
     def set_comment(self, message_id: int, comment: str) -> bool:
         """Attach ``comment`` to the feedback on ``message_id``; False when the answer was not rated yet."""
-        with self._lock, self._connect() as con:
-            cur = con.execute(
-                "UPDATE feedback SET comment = ?, updated_at = ? WHERE message_id = ?",
-                (comment.strip() or None, time.time(), message_id),
+        with self._engine.begin() as con:
+            updated = con.execute(
+                feedback.update()
+                .where(feedback.c.message_id == message_id)
+                .values(comment=comment.strip() or None, updated_at=time.time())
             )
-        return cur.rowcount > 0
+        return bool(updated.rowcount)
 
     def feedback(self, message_id: int) -> tuple[int, str | None] | None:
-        with self._connect() as con:
-            row = con.execute("SELECT rating, comment FROM feedback WHERE message_id = ?", (message_id,)).fetchone()
+        query = sa.select(feedback.c.rating, feedback.c.comment).where(feedback.c.message_id == message_id)
+        with self._engine.connect() as con:
+            row = con.execute(query).first()
         return (int(row[0]), row[1]) if row else None
 
     def all_feedback(self) -> list[dict[str, Any]]:
         """Every rated answer with its question, for review or export."""
-        with self._connect() as con:
-            rows = con.execute(
-                "SELECT m.conversation_id, q.content, m.content, f.rating, f.comment, f.updated_at "
-                "FROM feedback f JOIN messages m ON m.id = f.message_id "
-                "LEFT JOIN messages q ON q.conversation_id = m.conversation_id AND q.position = m.position - 1 "
-                "ORDER BY f.updated_at"
-            ).fetchall()
+        question = messages.alias("q")
+        f, m, q = feedback.c, messages.c, question.c
+        query = (
+            sa.select(m.conversation_id, q.content, m.content, f.rating, f.comment, f.updated_at)
+            .select_from(
+                feedback.join(messages, m.id == f.message_id).outerjoin(
+                    question, sa.and_(q.conversation_id == m.conversation_id, q.position == m.position - 1)
+                )
+            )
+            .order_by(f.updated_at)
+        )
+        with self._engine.connect() as con:
+            rows = con.execute(query).all()
         keys = ("conversation", "question", "answer", "rating", "comment", "at")
         return [dict(zip(keys, r, strict=True)) for r in rows]

@@ -241,3 +241,47 @@ def seed_server(
             yield srv
 
     return start
+
+
+def _postgres_bindir() -> Path | None:
+    """The newest PostgreSQL server's programs (Debian keeps them in /usr/lib/postgresql/<major>/bin)."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    if found:
+        return found[-1].parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL server on a loopback port, started for the session in a throw-away folder (as the
+    `postgres` user when the tests run as root: the server refuses root) and stopped after; its URL."""
+    import tempfile
+
+    from rag.tools.server import free_port
+
+    bindir = _postgres_bindir()
+    if bindir is None:
+        pytest.skip("no PostgreSQL server installed: `apt-get install postgresql` (.ci/run installs it as root)")
+    as_user: list[str] = []
+    root = Path(tempfile.mkdtemp(prefix="rag-pg-"))  # not under pytest's 0700 folder: the server user reads it
+    if os.geteuid() == 0:
+        try:
+            shutil.chown(root, "postgres", "postgres")
+        except LookupError:
+            pytest.skip("running as root and there is no `postgres` user to run the PostgreSQL server as")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data, port = root / "data", free_port()
+
+    def run(*cmd: str) -> None:
+        proc = subprocess.run([*as_user, *cmd], capture_output=True, text=True, timeout=120, check=False)
+        assert proc.returncode == 0, f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+
+    run(str(bindir / "initdb"), "-D", str(data), "-U", "rag", "--auth=trust", "-E", "UTF8", "--no-locale")
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off"
+    run(str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "server.log"), "-w", "start")
+    try:
+        yield f"postgresql://rag@127.0.0.1:{port}/postgres"
+    finally:
+        run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop")
+        shutil.rmtree(root, ignore_errors=True)

@@ -15,7 +15,7 @@ from rag.settings import Settings
 from ui import render
 from ui.app import build_ui, database_path
 from ui.service import check_key, index_status
-from ui.store import ConversationStore
+from ui.store import ConversationStore, database_url
 from ui.text import STRINGS
 
 T = TypeVar("T")
@@ -92,8 +92,10 @@ def test_database_beside_the_index_unless_set(tmp_path: Path) -> None:
     settings = Settings()
     settings.index.dir = tmp_path / "idx"
     assert database_path(settings) == tmp_path / "idx" / "ui.sqlite"
-    settings.ui.db = tmp_path / "elsewhere.sqlite"
-    assert database_path(settings) == tmp_path / "elsewhere.sqlite"
+    settings.ui.db = str(tmp_path / "elsewhere.sqlite")
+    assert database_url(database_path(settings)) == f"sqlite:///{tmp_path / 'elsewhere.sqlite'}"
+    settings.ui.db = "postgresql://rag:secret@db.internal:5432/rag"  # shared by replicas: read with psycopg 3
+    assert database_url(database_path(settings)) == "postgresql+psycopg://rag:secret@db.internal:5432/rag"
 
 
 def test_writes_need_the_key_when_one_is_set(tmp_path: Path) -> None:
