@@ -55,6 +55,10 @@ class UnauthorizedError(RAGError):
     """A write was asked for without the API key."""
 
 
+class ReadOnlyError(RAGError):
+    """A write was asked of a read-only serving replica (``RAG_API__READ_ONLY``): writes go to the builder."""
+
+
 class DocumentNotFoundError(RAGError):
     """No document with that id in the live index."""
 

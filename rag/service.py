@@ -15,7 +15,7 @@ from typing import Any, TypedDict, Unpack
 from rag import corpus
 from rag.citations import AnswerStream
 from rag.corpus import Upload
-from rag.errors import UnauthorizedError
+from rag.errors import ReadOnlyError, UnauthorizedError
 from rag.indexing import BuildReport, build_index
 from rag.live import LiveIndex
 from rag.loaders import ReadOptions
@@ -64,6 +64,8 @@ class RagService:
         corpus_roots: Sequence[Path],
         rebuild: corpus.Rebuild,
         api_key: str | None = None,
+        read_only: bool = False,
+        writer_url: str = "",
         max_upload_bytes: int = 20 * 1024 * 1024,
         top_k: int = 5,
         default_backend: str = "extractive",
@@ -76,6 +78,7 @@ class RagService:
         self._rebuild = rebuild
         self._reading = reading
         self._key = api_key or None
+        self.read_only, self._writer_url = read_only, writer_url
 
     # --- the key -------------------------------------------------------------------------------------------
 
@@ -90,6 +93,14 @@ class RagService:
         return bool(given) and secrets.compare_digest(str(given).encode(), self._key.encode())
 
     def check_key(self, given: str | None) -> None:
+        """What every write checks first: this server takes writes (it is not a read-only replica), and
+        ``given`` is the key when one is set."""
+        if self.read_only:
+            where = f" at {self._writer_url}" if self._writer_url else ""
+            raise ReadOnlyError(
+                f"this server is a read-only serving replica (RAG_API__READ_ONLY): send uploads and deletes to the "
+                f"builder{where}; this replica serves its builds as they are published"
+            )
         if not self.key_ok(given):
             raise UnauthorizedError(KEY_HINT)
 
@@ -209,6 +220,8 @@ def build_service(settings: Settings, *, kb: str = "", models: ModelSource | Non
         corpus_roots=roots,
         rebuild=rebuild,
         api_key=settings.api.key,
+        read_only=settings.api.read_only,
+        writer_url=settings.api.writer_url,
         max_upload_bytes=int(settings.api.max_upload_mb * 1024 * 1024),
         top_k=settings.retrieval.top_k,
         default_backend=settings.generator.backend,

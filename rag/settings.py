@@ -251,6 +251,15 @@ class ApiSettings(BaseModel):
     host: str = Field("127.0.0.1", description="Bind address.")
     port: int = Field(8000, ge=1, le=65535, description="Port.")
     key: str | None = Field(None, description="API key required by write endpoints when set.")
+    read_only: bool = Field(
+        False,
+        description="A serving replica: uploads, deletes and knowledge-base changes are refused (403) with the "
+        "builder's address (`writer_url`); the replica follows the builds the builder publishes in the shared index "
+        "folder.",
+    )
+    writer_url: str = Field(
+        "", description="read_only: where writes go (the builder's URL), named in the refusal's message."
+    )
     max_upload_mb: float = Field(20.0, gt=0, description="Largest document accepted by `POST /documents`, in MB.")
     max_upload_files: int = Field(
         5,

@@ -34,6 +34,7 @@ from rag.errors import (
     NotReadyError,
     RAGError,
     StorageFullError,
+    ReadOnlyError,
     UnauthorizedError,
     UnsupportedFileError,
 )
@@ -46,6 +47,7 @@ STATUS: dict[type[RAGError], int] = {
     IngestError: 422,
     BackendUnavailableError: 400,
     UnauthorizedError: 401,
+    ReadOnlyError: 403,
     DocumentNotFoundError: 404,
     KnowledgeBaseNotFoundError: 404,
     ConflictError: 409,

@@ -1,5 +1,6 @@
 """Stateless serving replicas: two `rag serve` processes read one build from a shared index folder; while
-clients ask both, a builder publishes a new build beside them, and both switch to it without a failed request."""
+clients ask both, a builder publishes a new build beside them, and both switch to it without a failed request;
+the replicas are read-only (`RAG_API__READ_ONLY`) and refuse writes with the builder's address."""
 
 from __future__ import annotations
 
@@ -27,7 +28,9 @@ def test_two_replicas_swap_to_a_new_build_without_a_failed_request(
     from conftest import Workdir
 
     work = seed_index.workdir.copy_to(tmp_path / "shared").path
-    env = {"RAG_UI__ENABLED": "false"}  # API replicas; the builder below is the one writer
+    # Read-only API replicas; the builder below is the one writer.
+    builder = "http://builder.internal:8000"
+    env = {"RAG_UI__ENABLED": "false", "RAG_API__READ_ONLY": "true", "RAG_API__WRITER_URL": builder}
     with ExitStack() as stack:
         replicas = [stack.enter_context(rag_server(work, env, index=work / "index")) for _ in range(2)]
         clients = [stack.enter_context(r.client()) for r in replicas]
@@ -64,3 +67,9 @@ def test_two_replicas_swap_to_a_new_build_without_a_failed_request(
         for client in clients:
             answer = client.post("/ask", json={"question": QUESTION}).json()
             assert answer["grounded"] and answer["short_answer"] == "23座", answer
+        corpus = sorted(p.name for p in (work / "corpus").iterdir())
+        upload = clients[0].post("/documents", files={"files": ("新.txt", "石泉县新建农村公路186公里。".encode())})
+        assert upload.status_code == 403 and builder in upload.json()["detail"], upload.text
+        removed = clients[1].delete("/documents/" + answer["citations"][0]["doc_id"])
+        assert removed.status_code == 403 and "read-only" in removed.json()["detail"], removed.text
+        assert sorted(p.name for p in (work / "corpus").iterdir()) == corpus  # nothing written by a replica
