@@ -4,13 +4,17 @@ sources, documents, each file's checksum); read, checked against the settings, s
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from rag.errors import IndexMismatchError
 
 FORMAT_VERSION = 2  # 2: chunks and documents know their pages
+# 3: a sharded build (``shards`` listed). Unsharded builds stay 2, so a release from before shards still reads
+# them, and refuses a sharded one with its clear "rebuild" message instead of failing on an unknown field.
+SHARDED_FORMAT_VERSION = 3
+READABLE_VERSIONS = (FORMAT_VERSION, SHARDED_FORMAT_VERSION)
 MANIFEST = "manifest.json"
 
 
@@ -47,16 +51,20 @@ class Manifest:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Manifest:
-        return cls(**{**data, "counts": Counts(**data["counts"])})
+        known = {f.name for f in fields(cls)}  # a field a later release adds is left out, not an error
+        return cls(**{**{k: v for k, v in data.items() if k in known}, "counts": Counts(**data["counts"])})
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if not self.shards:
+            del data["shards"]  # an unsharded build's manifest is what it was before shards
+        return data
 
     @classmethod
     def read(cls, build: Path) -> Manifest:
         """The manifest of ``build``; another format version is refused with the command that fixes it."""
         data: dict[str, Any] = json.loads((build / MANIFEST).read_text(encoding="utf-8"))
-        if data.get("format_version") != FORMAT_VERSION:
+        if data.get("format_version") not in READABLE_VERSIONS:
             raise IndexMismatchError(
                 f"index format {data.get('format_version')} at {build.parent.name}/{build.name} is not "
                 f"{FORMAT_VERSION} — run `rag index build --rebuild`"

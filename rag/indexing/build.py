@@ -31,7 +31,7 @@ from rag.errors import (
 )
 from rag.factories import create_embedder, embedder_fingerprint
 from rag.index import shards, store
-from rag.index.manifest import FORMAT_VERSION, Counts, Manifest
+from rag.index.manifest import FORMAT_VERSION, SHARDED_FORMAT_VERSION, Counts, Manifest
 from rag.indexing import passes, steps
 from rag.indexing.engines import Engine, LocalEngine, create_engine
 from rag.indexing.plan import can_reuse, plan_vectors
@@ -388,7 +388,7 @@ def _manifest(
     built: dict[str, Any], *, build_id: str, wanted: dict[str, Any], roots: list[Path], report: BuildReport
 ) -> Manifest:
     return Manifest(
-        format_version=FORMAT_VERSION,
+        format_version=SHARDED_FORMAT_VERSION if built["shards"] else FORMAT_VERSION,
         package_version=__version__,
         build_id=build_id,
         built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -68,11 +69,39 @@ class _EmbedActor:
         from rag.factories import create_embedder
         from rag.settings import EmbedderSettings
 
-        self._embedder = create_embedder(EmbedderSettings(**cfg), threads=1)  # one CPU per actor
+        # One CPU per actor (ONNX Runtime's threads), or the GPU Ray gave it (sentence-transformers on cuda).
+        self._embedder = create_embedder(EmbedderSettings(**cfg), threads=1)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
         vectors = steps.embed_batch([str(t) for t in batch["text"]], self._embedder)
         return {"row": batch["row"], "vector": vectors}
+
+
+@dataclass(frozen=True, slots=True)
+class ActorPlan:
+    """How the embedding actors run: the embedder settings each loads, what each asks of a node, how many."""
+
+    cfg: dict[str, Any]
+    num_cpus: float
+    num_gpus: float
+    concurrency: int
+
+
+def plan_actors(cfg: dict[str, Any], resources: dict[str, float], workers: int = 0) -> ActorPlan:
+    """The embedding actors for a cluster of ``resources`` (``ray.cluster_resources()``). With GPUs, the
+    reference model (sentence-transformers) runs one actor per GPU on it (``device`` cuda unless set to
+    another accelerator); the int8 ONNX export is a CPU path (ONNX Runtime's int8 kernels are CPU ones), so it
+    keeps one actor per CPU and leaves the GPUs alone. ``workers`` caps the actors (0: all the cluster has)."""
+    gpus = int(resources.get("GPU", 0))
+    if gpus and cfg.get("backend") == "sentence-transformers":
+        device = str(cfg.get("device") or "cpu")
+        return ActorPlan(
+            {**cfg, "device": "cuda" if device == "cpu" else device},
+            num_cpus=1,
+            num_gpus=1,
+            concurrency=min(workers or gpus, gpus),
+        )
+    return ActorPlan(cfg, num_cpus=1, num_gpus=0, concurrency=workers or max(1, int(resources.get("CPU", 1))))
 
 
 def _tokenize_task(tokenizer: Tokenizer, texts: list[str]) -> list[list[str]]:
@@ -98,8 +127,8 @@ class RayEngine:
         if self._started:
             ray.init(address=address or None, include_dashboard=False, log_to_driver=False, configure_logging=False)
         resources: dict[str, float] = ray.cluster_resources()  # type: ignore[no-untyped-call]
-        self.workers = workers or max(1, int(resources.get("CPU", 1)))
-        self._cfg = embedder_cfg
+        self.workers = workers or max(1, int(resources.get("CPU", 1)))  # tokenisation tasks at once
+        self.actors = plan_actors(embedder_cfg, resources, workers)
 
     def embed(
         self, texts: Sequence[str], rows: Sequence[int], embedder: Embedder
@@ -108,12 +137,14 @@ class RayEngine:
 
         items = [{"row": int(r), "text": texts[r]} for r in rows]
         dataset = ray.data.from_items(items, override_num_blocks=max(1, min(len(items) // 64, 4 * self.workers)))
+        plan = self.actors
         vectors = dataset.map_batches(
             _EmbedActor,
-            fn_constructor_kwargs={"cfg": self._cfg},
+            fn_constructor_kwargs={"cfg": plan.cfg},
             batch_size=EMBED_BATCH,
-            concurrency=self.workers,
-            num_cpus=1,
+            concurrency=plan.concurrency,
+            num_cpus=plan.num_cpus,
+            num_gpus=plan.num_gpus,
         )
         for batch in vectors.iter_batches(batch_size=EMBED_BATCH, batch_format="numpy"):
             order = np.argsort(batch["row"], kind="stable")  # write_vectors wants the rows ascending

@@ -36,3 +36,17 @@ def test_ray_is_not_imported_by_a_build_and_its_absence_names_the_extra(monkeypa
         engines.create_engine("ray", address=None, embedder_cfg={})
     with pytest.raises(BackendUnavailableError, match="unknown build engine"):
         engines.create_engine("spark", address=None, embedder_cfg={})
+
+
+def test_embedding_actors_take_a_gpu_each_for_the_reference_model_and_cpus_for_int8() -> None:
+    st = {"backend": "sentence-transformers", "model": "m3e-small", "device": "cpu"}
+    onnx = {"backend": "onnx", "model": "m3e-small", "device": "cpu", "quantize": True}
+    gpu_cluster = {"CPU": 32.0, "GPU": 4.0}
+    plan = engines.plan_actors(st, gpu_cluster)
+    assert (plan.num_gpus, plan.concurrency, plan.cfg["device"]) == (1, 4, "cuda")  # one actor per GPU, on it
+    assert engines.plan_actors(st, gpu_cluster, workers=2).concurrency == 2
+    assert engines.plan_actors({**st, "device": "cuda:1"}, gpu_cluster).cfg["device"] == "cuda:1"
+    plan = engines.plan_actors(onnx, gpu_cluster)  # int8 ONNX Runtime kernels are CPU kernels
+    assert (plan.num_gpus, plan.concurrency, plan.cfg) == (0, 32, onnx)
+    plan = engines.plan_actors(st, {"CPU": 2.0})
+    assert (plan.num_gpus, plan.concurrency, plan.cfg["device"]) == (0, 2, "cpu")

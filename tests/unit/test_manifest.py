@@ -64,3 +64,23 @@ def test_a_build_from_before_checksums_has_no_artifacts_to_check(build: Path) ->
     del data["artifacts"]
     manifest = Manifest.from_dict(data)
     assert manifest.artifacts == {} and store.check_artifacts(build, manifest, hash_limit=None) == []
+
+
+def test_an_unsharded_manifest_is_format_2_without_shards_and_unknown_fields_are_left_out(build: Path) -> None:
+    data = json.loads((build / MANIFEST).read_text(encoding="utf-8"))
+    assert data["format_version"] == 2 and "shards" not in data  # what a release from before shards reads
+    (build / MANIFEST).write_text(json.dumps({**data, "added_by_a_later_release": [1]}), encoding="utf-8")
+    assert Manifest.read(build).shards == []
+
+
+def test_a_sharded_build_is_format_3(tmp_path: Path) -> None:
+    (tmp_path / "corpus").mkdir()
+    for i in range(6):
+        (tmp_path / "corpus" / f"{i}.txt").write_text(f"第{i}号报告\n新建标准化厂房{i}万平方米。", encoding="utf-8")
+    settings = Settings()
+    settings.embedder.backend = "hashing"
+    settings.index.dir, settings.index.corpus, settings.index.shards = tmp_path / "index", [tmp_path / "corpus"], 3
+    build_index(settings, progress=False)
+    manifest = Manifest.read(store.current_build(settings.index.dir))
+    assert manifest.format_version == 3 and [s["start"] for s in manifest.shards][0] == 0
+    assert len(manifest.shards) == 3 and manifest.shards[-1]["stop"] == manifest.counts.chunks
