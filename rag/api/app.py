@@ -33,8 +33,8 @@ from rag.errors import (
     KnowledgeBaseNotFoundError,
     NotReadyError,
     RAGError,
-    StorageFullError,
     ReadOnlyError,
+    StorageFullError,
     UnauthorizedError,
     UnsupportedFileError,
 )

@@ -82,5 +82,5 @@ def test_a_sharded_build_is_format_3(tmp_path: Path) -> None:
     settings.index.dir, settings.index.corpus, settings.index.shards = tmp_path / "index", [tmp_path / "corpus"], 3
     build_index(settings, progress=False)
     manifest = Manifest.read(store.current_build(settings.index.dir))
-    assert manifest.format_version == 3 and [s["start"] for s in manifest.shards][0] == 0
+    assert manifest.format_version == 3 and manifest.shards[0]["start"] == 0
     assert len(manifest.shards) == 3 and manifest.shards[-1]["stop"] == manifest.counts.chunks
