@@ -146,7 +146,7 @@ _MONEY_CUES = re.compile(
 )
 _PEOPLE_CUES = re.compile(r"人数|人口|就业|毕业生|学生|员工|职工|干部|队员|志愿者|游客|患者|居民|群众|村民|农民")
 _TIME_ASK = re.compile(
-    r"多少(?:个)?(?:年|月|天|日|小时|分钟|工作日)|几(?:个)?(?:年|月|天|小时|工作日)|多久|多长时间|时限|期限|工期|时长|用时|耗时|时效|周期"
+    r"多少(?:个)?(?:年|月|天|日|小时|分钟|工作日)|几(?:个)?(?:年|月|天|小时|工作日)|多久|多长时间|时限|期限|工期|时长|用时|耗时|时效|周期|停时|天数(?![比占率])|历时"
     r"|时间(?:压缩|缩短|减少|控制)?(?:了|为|是|在)?(?:到|至)?(?:多少|几)"
 )
 # Measured nouns whose figures have one family whatever the question's wording ("蓄水量是多少" → 立方米).
@@ -251,7 +251,8 @@ def asked_quantity(question: str) -> AskedQuantity:
             return AskedQuantity("", "money")
         return AskedQuantity(unit, family)
     to_level = bool(re.search(r"[到至]\s*$", before))  # "提高到多少": a level, typed by its noun below
-    rate = re.search(r"(?:率|比重|占比|比例)(?:达到|达|为|是|提高到|提升到|降到|降至)?\s*$", before)  # "参保率达到多少"
+    # "参保率达到多少", "存贷比是多少" (a ratio named …比, not 同比/环比/相比/对比 before a change)
+    rate = re.search(r"(?:率|比重|占比|比例|(?<![同环相对])比)(?:达到|达|为|是|提高到|提升到|降到|降至)?\s*$", before)
     if rate or (not to_level and _PERCENT_SLOT.search(before.rstrip("了是为约达 "))):
         return AskedQuantity("", "percent")
     if re.search(r"(?:比重|占比|比例|增幅|增速|增长率|率)(?:是|为|有)?(?:多少|多大|几)?[？?]?$", q):

@@ -66,6 +66,9 @@ class FigureChoice:
     # The focus words besides the head noun when the sentence holds none of them: the sentence before must
     # ("正风反腐坚决有力。…立案145件"), or the figure is another item's ("小学52所，在校生2.97万人").
     alone: tuple[str, ...] = ()
+    # Focus words the figure's clause and the clauses credited to it do not hold (at most the rest of the
+    # sentence does): a passage that names them with another focus word elsewhere speaks of another item.
+    missing: tuple[str, ...] = ()
 
 
 _SOFT_CREDIT = (0.5, 0.25)  # focus words one and two clauses before the figure's, in the same ；-group
@@ -150,9 +153,13 @@ def figure_choices(
         if _total_of_listed(_lead(sentence, f.start).lower(), compact_question.lower()):
             continue
         alone: tuple[str, ...] = ()
+        missing: tuple[str, ...] = ()
         content = "".join(_HAN_RE.findall(_FILLER_RE.sub("", own)))
         unexplained = _unexplained(content, focus, compact_question)
-        elliptical = len(content) <= _ELLIPTICAL_CHARS and not unexplained
+        # A clause that opens with what the clause before it brought about ("发放普惠小微贷款64.3亿元，惠及小微企业
+        # 和个体工商户1.27万户") has that clause as its subject, and its own words name what the figure counts.
+        continues = bool(_CONTINUES_RE.match(low[spans[k][0] : f.start].lstrip(" ，,、")))
+        elliptical = (len(content) <= _ELLIPTICAL_CHARS and not unexplained) or continues
         credit = _credit(k, n, hard, elliptical=elliptical, topic=topic)
         if total > 0:
             got = {t.text: max(m * credit[i] for i, m in enumerate(matches[t.text])) for t in focus}
@@ -163,6 +170,7 @@ def figure_choices(
             others = tuple(x for x in got if x != head)
             if others and not any(got[x] for x in others):
                 alone = others  # the head noun alone ("在校生2.97万人" of 小学 for 中等职业学校在校生)
+            missing = tuple(x for x, v in got.items() if v < _AFTER_CREDIT)
         else:
             cover = telling = 1.0
         if _CONDITION_RE.search(_strip_known(own, compact_question)):
@@ -177,7 +185,12 @@ def figure_choices(
             cover = min(cover * _CONDITION_PENALTY, MIN_FOCUS - 0.01)
             telling *= _CONDITION_PENALTY
         precision = 1.0 - len(unexplained) / len(content) if content else 1.0
-        if precision < _MIN_PRECISION and not names_counted and _phrase_before(low[spans[k][0] : f.start], focus) < 2:
+        if (
+            precision < _MIN_PRECISION
+            and not names_counted
+            and not continues
+            and _phrase_before(low[spans[k][0] : f.start], focus) < 2
+        ):
             # the clause is about something else ("发放产业奖补资金…"), unless the figure counts the very thing
             # asked ("新建第三中学和城东小学两所学校") or the asked phrase leads straight to it ("…的决定不起诉1,287人")
             cover = min(cover, MIN_FOCUS - 0.01)
@@ -192,7 +205,7 @@ def figure_choices(
             direction += respective[f.start]
         strength = cover + 0.3 * fit + near + phrase + direction + 0.2 * precision
         score = strength - 0.5 * cover + 0.5 * telling - 0.0005 * f.start
-        out.append(FigureChoice(f, cover, score, strength, alone))
+        out.append(FigureChoice(f, cover, score, strength, alone, missing))
     return out
 
 
@@ -531,6 +544,8 @@ _HAN_RE = re.compile(r"[\u4e00-\u9fff]")
 _FILLER_RE = re.compile(r"其中|分别|共计|累计|合计|达到|全年|同比|增长|、|\s")
 _ELLIPTICAL_CHARS = 4  # a clause with at most this many content characters besides its figure continues another
 _INHERITED_CREDIT = 0.8
+# Verbs of what a measure brought about, opening a clause whose subject is the clause before.
+_CONTINUES_RE = re.compile(r"(?:惠及|覆盖|带动|辐射|受益|吸纳|拉动)")
 
 
 def _credit(k: int, n: int, hard: Sequence[bool], *, elliptical: bool, topic: int) -> list[float]:

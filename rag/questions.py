@@ -98,6 +98,7 @@ _NOT_PLACES = frozenset("城镇 乡镇 农村 城乡 城区 市区 社区 街道
 _YEAR_TERM = re.compile(r"(?:19|20)\d{2}年?")
 # "几个", "几所", "多少钱": the question word with its measure word, not a word to look for in the evidence.
 _ASKING_TOKEN = re.compile(r"^(?:几(?!乎)|多少)")
+_COPULA_SLOT = re.compile(r"(?<=[\u4e00-\u9fff])是(?=\s*(?:多少|几))")
 _DAY = r"\d{1,2}\s?月\s?\d{1,2}\s?[日号](?:\s?\d{1,2}\s?[时点])?"
 _DATE_RE = re.compile(
     # A range of days counts whole ("5月10日至20日", "5月1日至3日"), with its year when it has one.
@@ -251,11 +252,24 @@ def _with_negations(tokens: list[str], question: str) -> list[str]:
 def _question_tokens(question: str, place: str) -> list[str]:
     """The question's search tokens, its leading place cut on its own: jieba would glue the place's suffix to
     the next word ("峡口县村道…" → 峡口 / 县村 / 道, so 村道 is never looked for)."""
+    # The copula of the slot on its own: jieba glues it to a one-character noun before it ("存贷比是多少" →
+    # 存贷 / 比是), and "比是" is found in no passage.
+    question = _COPULA_SLOT.sub(" 是", question)
     stripped = question.lstrip()
     if not place or place not in stripped[:16]:
         return tokenize(question)
     at = stripped.find(place)
     return [*tokenize(stripped[: at + len(place)]), *tokenize(stripped[at + len(place) :])]
+
+
+# jieba's tags of nouns, attributives, adjectives, idioms and abbreviations
+_NOUN_FLAGS = frozenset({"n", "nz", "b", "a", "l", "j"})
+
+
+@functools.lru_cache(maxsize=1024)
+def noun_words(question: str) -> frozenset[str]:
+    """The question's words that jieba tags as nouns or attributives ("绿色", "外贸"; not "完成", "新增")."""
+    return frozenset(w.lower() for w, flag in _posseg(question, hmm=True) if flag in _NOUN_FLAGS)
 
 
 @functools.lru_cache(maxsize=1024)  # ranking and the answer backend both analyse each question

@@ -8,6 +8,7 @@ from collections.abc import Generator as PieceStream
 from collections.abc import Sequence
 
 from rag.evidence import SentenceSupport, evidence_texts, score_sentences, term_weights
+from rag.figure_text import clauses
 from rag.protocols import Reader
 from rag.quantities import (
     MIN_FOCUS,
@@ -18,7 +19,16 @@ from rag.quantities import (
     focus_terms,
     listed_items,
 )
-from rag.questions import AnswerKind, QuestionAnalysis, Term, analyse_question, answer_spans, fits_kind, pick_span
+from rag.questions import (
+    AnswerKind,
+    QuestionAnalysis,
+    Term,
+    analyse_question,
+    answer_spans,
+    fits_kind,
+    noun_words,
+    pick_span,
+)
 from rag.text import split_sentences
 from rag.types import Draft, Hit, ReaderSpan
 
@@ -34,6 +44,9 @@ SHORT_KINDS = frozenset({AnswerKind.FIGURE, AnswerKind.DATE, AnswerKind.TITLE})
 # the reader answers every other question, and these when the rules find nothing.
 RULE_KINDS = frozenset({AnswerKind.FIGURE, AnswerKind.DATE})
 _REFERENCE_MARK_RE = re.compile(r"\[(?:注\s?)?\d{1,3}\]")
+_HAN_TAIL_RE = re.compile(r"[\u4e00-\u9fff]+$")
+# Words before a noun that set its scope or time, not which item it is ("全县固定资产投资", "年末贷款余额").
+_SCOPE_RE = re.compile(r"全[县市区省镇乡国年]|年[末底]|累计|共计|合计|其中|当年|今年|去年|本年|上年|全部|总计")
 
 
 class ExtractiveGenerator:
@@ -220,6 +233,8 @@ class ExtractiveGenerator:
                 continue
             if choice.alone and not _said_before(text, c.start, choice.alone):
                 continue
+            if choice.missing and _named_apart(question, choice, own or [], sentence, text):
+                continue
             rank = c.score + self.figure_weight * choice.strength
             if best is None or rank > best[0]:
                 best = (rank, c, choice)
@@ -292,6 +307,30 @@ def _own_focus(focus: list[Term], sentence: str, text: str, antecedent: tuple[in
         if not any(t.match(low) > t.match(unlisted) for t in focus):
             return None
     return [t for t in focus if t.match(low) > 0 or not (t.specific and t.match(before) >= 1.0)]
+
+
+def _named_apart(question: str, choice: FigureChoice, focus: Sequence[Term], sentence: str, text: str) -> bool:
+    """Whether the figure's clause names the asked noun with another qualifier while the passage names it with
+    the question's qualifier elsewhere: 「各项贷款余额353.7亿元」 and 「绿色贷款稳步增长」 for 绿色贷款余额是多少 — the
+    passage speaks of the asked item and this figure is another one's. The clause's own qualifier must be one the
+    question does not write (「参加考试」 for 参加现场考试 is the same exam), and the question's qualifier must be
+    missing from the clause and the clauses credited to it."""
+    compact, low = question.replace(" ", "").lower(), text.lower()
+    nouns = noun_words(question)
+    start, end = next(((s, e) for s, e in clauses(sentence) if s <= choice.figure.start < e), (0, len(sentence)))
+    own = sentence[start:end].lower()
+    present = [t.text for t in focus if t.text not in choice.missing]
+    for word in choice.missing:
+        at = compact.find(word)
+        if at < 0 or word not in nouns:  # a verb (完成) is no qualifier: another clause may put it with the noun
+            continue
+        after = compact[at + len(word) :]
+        for noun in (t for t in present if after.startswith(t) and t in own):
+            before = _HAN_TAIL_RE.search(own[: own.find(noun)])
+            qualifier = before.group()[-2:] if before else ""
+            if qualifier and qualifier not in compact and not _SCOPE_RE.fullmatch(qualifier) and word + noun in low:
+                return True
+    return False
 
 
 def _said_before(text: str, start: int, words: Sequence[str]) -> bool:

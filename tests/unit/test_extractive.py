@@ -434,3 +434,45 @@ def test_a_chunk_takes_its_year_from_another_retrieved_chunk_of_its_document() -
     )
     _, draft = run("河口县2023年公路货运量是多少？", [first, later])
     assert draft.grounded and draft.short_answer == "860万吨"
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "expected"),
+    [
+        # a time quantity named by its noun, with no 多少天: a duration answers it
+        ("北湾港船舶平均在港停时是多少？", "北湾港船舶平均在港停时缩短至2.3天，码头作业效率提高15%。", "2.3天"),
+        (  # …天数比例 is a share, not a number of days
+            "北湾县优良天数比例同比提高了多少？",
+            "北湾县全年空气质量优良天数312天，优良天数比例达到85.5%，同比提高1.8个百分点。",
+            "1.8个百分点",
+        ),
+        # a ratio named …比 is a share; "比是" is not a word to look for
+        (
+            "北湾县存贷比是多少？",
+            "北湾县年末各项存款余额210亿元，各项贷款余额150亿元，存贷比达到71.4%。",
+            "71.4%",
+        ),
+        # a clause that opens with what the one before brought about has it as its subject
+        ("北湾县种粮补贴惠及多少户？", "北湾县全年发放种粮补贴3,200万元，惠及种粮农户4.1万户。", "4.1万户"),
+        (
+            "北湾县农村低保金惠及多少户？",
+            "北湾县发放城市低保金800万元，惠及1,200户；发放农村低保金1,500万元，惠及3,400户。",
+            "3,400户",
+        ),
+    ],
+)
+def test_time_nouns_ratios_and_continued_clauses(question: str, text: str, expected: str) -> None:
+    _, draft = run(question, [make_hit(text)])
+    assert draft.short_answer == expected
+
+
+def test_a_qualifier_the_passage_names_apart_from_the_figure_gives_no_short_answer() -> None:
+    loans = "北湾县年末各项贷款余额350亿元，增长10%。科技贷款持续增加，服务科技型企业的能力不断增强。"
+    _, draft = run("北湾县科技贷款余额是多少？", [make_hit(loans)])
+    assert draft.grounded and draft.short_answer is None and draft.no_figure  # 350亿元 is all loans'
+    _, draft = run("北湾县各项贷款余额是多少？", [make_hit(loans)])
+    assert draft.short_answer == "350亿元"
+    # a verb of the question is no qualifier: another clause may put it with the noun
+    invest = "北湾县完成固定资产投资增长8.5%，其中工业投资增长12%。全县固定资产投资达到96亿元，创历史新高。"
+    _, draft = run("北湾县完成固定资产投资多少？", [make_hit(invest)])
+    assert draft.short_answer == "96亿元"
