@@ -100,11 +100,10 @@ def main() -> None:
     args = parser.parse_args()
     info = generate_corpus(args.chunks, args.work / "data", seed=7, questions=10)
     corpus = args.work / "data" / "corpus"
-    rows = [
-        build(corpus, args.work / "index-local", engine="local", workers=0),
-        build(corpus, args.work / "index-ray1", engine="ray", workers=1),
-        build(corpus, args.work / "index-ray2", engine="ray", workers=2),
-    ]
+    rows = []
+    for name, engine, workers in (("local", "local", 0), ("ray1", "ray", 1), ("ray2", "ray", 2)):
+        rows.append(build(corpus, args.work / f"index-{name}", engine=engine, workers=workers))
+        print(json.dumps(rows[-1]), flush=True)  # each build as it ends: a long run shows its progress
     one = next(r for r in rows if r["engine"] == "ray × 1")
     per_worker = one["embed_chunks_per_s"]
     projection = {n: round(10_000_000 / (per_worker * n) / 3600, 1) for n in (1, 8, 32, 128)}
