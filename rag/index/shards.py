@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -58,18 +58,29 @@ class Shard:
 
 
 class _FanOut:
-    """Runs one call per shard on a thread pool of its own (one thread per shard, up to the cores)."""
+    """Runs one call per shard on a thread pool of its own (one thread per shard, up to the cores).
+
+    Closing it (the build was replaced) lets calls already queued finish and runs later ones in the caller's
+    thread: a request still on the old build when the server swaps to a new one completes, more slowly."""
 
     def __init__(self, shards: int) -> None:
         self._pool = ThreadPoolExecutor(max(1, min(shards, os.cpu_count() or 1)), thread_name_prefix="shard")
+        self._closed = False
 
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
-        if len(items) == 1:
-            return [fn(items[0])]
-        return list(self._pool.map(fn, items))
+        if len(items) == 1 or self._closed:
+            return [fn(item) for item in items]
+        futures: list[Future[R] | None] = []
+        for item in items:
+            try:
+                futures.append(self._pool.submit(fn, item))
+            except RuntimeError:  # closed between the check and the submit
+                futures.append(None)
+        return [f.result() if f is not None else fn(item) for f, item in zip(futures, items, strict=True)]
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._closed = True
+        self._pool.shutdown(wait=False)
 
 
 def _merge(scores: list[np.ndarray[Any, Any]], rows: list[np.ndarray[Any, Any]], k: int) -> tuple[Any, Any]:

@@ -93,3 +93,6 @@ def test_fan_out_search_ranks_like_one_index(tmp_path: Path) -> None:
                 assert np.array_equal(got[0], want[0]), (query, k)
     finally:
         stop()
+    # a request still on a build the server has just replaced (its fan-out stopped) is answered all the same
+    assert lexical.search(QUERIES[0], 3)[1].tolist() == whole_lexical.search(QUERIES[0], 3)[1].tolist()
+    assert np.array_equal(dense.search(queries, 3)[1], whole_vectors.search(queries, 3)[1])
