@@ -1,5 +1,6 @@
 """Stateless serving replicas: two `rag serve` processes read one build from a shared index folder; while
-clients ask both, a builder publishes a new build beside them, and both switch to it without a failed request;
+clients ask both, a builder publishes a new build beside them (a sharded one, then one index again), and both
+switch to each without a failed request;
 the replicas are read-only (`RAG_API__READ_ONLY`) and refuse writes with the builder's address."""
 
 from __future__ import annotations
@@ -52,13 +53,17 @@ def test_two_replicas_swap_to_a_new_build_without_a_failed_request(
             t.start()
         fact = "白石乡水利建设情况\n\n白石乡2022年修建山塘水库共计23座，新增灌溉面积5400亩。\n"
         (work / "corpus" / "白石乡水利建设.txt").write_text(fact, encoding="utf-8")
-        built = Workdir(work).build()  # the builder: `rag index build` beside the replicas
-        assert built.returncode == 0, built.describe()
-        deadline = time.monotonic() + 30
-        while {c.get("/ready").json()["build"] for c in clients} & before:
-            assert time.monotonic() < deadline, "a replica did not switch to the new build"
-            time.sleep(0.3)
-        time.sleep(1)  # a few more questions on the new build
+        # The builder: `rag index build` beside the replicas, a sharded build first, then one index again (the
+        # replicas let go of the sharded build while questions are still on it).
+        for extra in (("--shards", "3"), ()):
+            built = Workdir(work).build(*extra)
+            assert built.returncode == 0, built.describe()
+            deadline = time.monotonic() + 30
+            while {c.get("/ready").json()["build"] for c in clients} & before:
+                assert time.monotonic() < deadline, "a replica did not switch to the new build"
+                time.sleep(0.3)
+            before = {c.get("/ready").json()["build"] for c in clients}
+            time.sleep(1)  # a few more questions on the new build
         stop.set()
         for t in threads:
             t.join(timeout=60)
