@@ -16,16 +16,25 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
+from rag.protocols import LexicalSearch, VectorSearch
+
 if TYPE_CHECKING:
-    from rag.protocols import FloatArray, IntArray, LexicalSearch, VectorSearch
+    from rag.protocols import FloatArray, IntArray
 
 SHARDS_DIR = "shards"
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+class _Sized(Protocol):
+    def __len__(self) -> int: ...
+
+
+P = TypeVar("P", bound=_Sized)
 
 
 def shard_dir(build: Path, number: int) -> Path:
@@ -92,14 +101,18 @@ def _merge(scores: list[np.ndarray[Any, Any]], rows: list[np.ndarray[Any, Any]],
     return all_scores[order], all_rows[order]
 
 
-class ShardedVectors:
-    """The vector indexes of a build's shards, searched as one (a ``VectorSearch``)."""
+class _Sharded(Generic[P]):
+    """The indexes of a build's shards (``offsets``: each one's first row in the build), fanned out to."""
 
-    def __init__(self, parts: Sequence[VectorSearch], offsets: Sequence[int], *, fan_out: _FanOut) -> None:
+    def __init__(self, parts: Sequence[P], offsets: Sequence[int], *, fan_out: _FanOut) -> None:
         self._parts, self._offsets, self._fan_out = list(parts), list(offsets), fan_out
 
     def __len__(self) -> int:
         return sum(len(p) for p in self._parts)
+
+
+class ShardedVectors(_Sharded[VectorSearch]):
+    """The vector indexes of a build's shards, searched as one (a ``VectorSearch``)."""
 
     def search(self, queries: FloatArray, k: int) -> tuple[FloatArray, IntArray]:
         results = self._fan_out.map(lambda part: part.search(queries, k), self._parts)
@@ -115,14 +128,8 @@ class ShardedVectors:
         return out_scores, out_rows
 
 
-class ShardedLexical:
+class ShardedLexical(_Sharded[LexicalSearch]):
     """The lexical indexes of a build's shards, searched as one (a ``LexicalSearch``)."""
-
-    def __init__(self, parts: Sequence[LexicalSearch], offsets: Sequence[int], *, fan_out: _FanOut) -> None:
-        self._parts, self._offsets, self._fan_out = list(parts), list(offsets), fan_out
-
-    def __len__(self) -> int:
-        return sum(len(p) for p in self._parts)
 
     def search(self, query: str, k: int) -> tuple[FloatArray, IntArray]:
         results = self._fan_out.map(lambda part: part.search(query, k), self._parts)
