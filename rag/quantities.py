@@ -69,6 +69,7 @@ class FigureChoice:
     # Focus words the figure's clause and the clauses credited to it do not hold (at most the rest of the
     # sentence does): a passage that names them with another focus word elsewhere speaks of another item.
     missing: tuple[str, ...] = ()
+    clause: tuple[int, int] = (0, 0)  # the figure's clause, as offsets in the sentence
 
 
 _SOFT_CREDIT = (0.5, 0.25)  # focus words one and two clauses before the figure's, in the same ；-group
@@ -205,7 +206,7 @@ def figure_choices(
             direction += respective[f.start]
         strength = cover + 0.3 * fit + near + phrase + direction + 0.2 * precision
         score = strength - 0.5 * cover + 0.5 * telling - 0.0005 * f.start
-        out.append(FigureChoice(f, cover, score, strength, alone, missing))
+        out.append(FigureChoice(f, cover, score, strength, alone, missing, spans[k]))
     return out
 
 

@@ -266,9 +266,9 @@ def _question_tokens(question: str, place: str) -> list[str]:
 _NOUN_FLAGS = frozenset({"n", "nz", "b", "a", "l", "j"})
 
 
-@functools.lru_cache(maxsize=1024)
 def noun_words(question: str) -> frozenset[str]:
-    """The question's words that jieba tags as nouns or attributives ("绿色", "外贸"; not "完成", "新增")."""
+    """The question's words that jieba tags as nouns or attributives ("绿色", "外贸"; not "完成", "新增"); the
+    tagging is ``analyse_question``'s own, cached."""
     return frozenset(w.lower() for w, flag in _posseg(question, hmm=True) if flag in _NOUN_FLAGS)
 
 

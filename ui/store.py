@@ -1,5 +1,5 @@
 """Conversations, their messages and the feedback on answers, kept in one database shared by every server:
-a SQLite file by default, or PostgreSQL (or any database SQLAlchemy speaks) by URL, so that several `rag serve`
+a SQLite file by default, or PostgreSQL by URL (the two dialects whose upsert it writes), so that several `rag serve`
 replicas behind a load balancer see the same conversations and hold no state of their own.
 
 SQLAlchemy Core writes the SQL for each database: the same tables, the same statements (an upsert is

@@ -8,7 +8,6 @@ from collections.abc import Generator as PieceStream
 from collections.abc import Sequence
 
 from rag.evidence import SentenceSupport, evidence_texts, score_sentences, term_weights
-from rag.figure_text import clauses
 from rag.protocols import Reader
 from rag.quantities import (
     MIN_FOCUS,
@@ -317,8 +316,7 @@ def _named_apart(question: str, choice: FigureChoice, focus: Sequence[Term], sen
     missing from the clause and the clauses credited to it."""
     compact, low = question.replace(" ", "").lower(), text.lower()
     nouns = noun_words(question)
-    start, end = next(((s, e) for s, e in clauses(sentence) if s <= choice.figure.start < e), (0, len(sentence)))
-    own = sentence[start:end].lower()
+    own = sentence[choice.clause[0] : choice.clause[1]].lower()
     present = [t.text for t in focus if t.text not in choice.missing]
     for word in choice.missing:
         at = compact.find(word)
