@@ -241,7 +241,11 @@ class ReaderSettings(BaseModel):
         "question, as many as fit (0: every window of every passage).",
     )
     threads: int = Field(
-        0, ge=0, le=64, description="ONNX Runtime threads for the reader (0: up to 4, from the cores)."
+        0,
+        ge=0,
+        le=64,
+        description="Windows the reader reads at once, one ONNX Runtime thread each (0: up to 4, from the cores "
+        "this process may use).",
     )
 
 

@@ -24,6 +24,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np
 
 from rag.backends.onnx_embedder import OnnxEmbedder
+from rag.backends.onnx_graph import SLOW_FUSIONS
 from rag.backends.sentence_transformer import SentenceTransformerEmbedder
 from rag.chunking import chunk_document
 from rag.loaders import discover_files, load_source
@@ -120,7 +121,9 @@ def profile_ops(backend: OnnxEmbedder, texts: list[str]) -> dict[str, float]:
     options = ort.SessionOptions()
     options.enable_profiling = True
     options.profile_file_prefix = str(Path(os.environ.get("TMPDIR", "/tmp")) / "bench-embedders")
-    session = ort.InferenceSession(str(backend.model_file), options, providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(
+        str(backend.model_file), options, providers=["CPUExecutionProvider"], disabled_optimizers=list(SLOW_FUSIONS)
+    )
     backend._session, saved = session, backend._session
     try:
         backend.embed(texts)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from rag.backends.onnx_graph import cpu_session, unfuse_file
 from rag.errors import BackendUnavailableError, ConfigError
 from rag.machine import available_cpus
 from rag.models import resolve_model
@@ -26,7 +27,7 @@ from rag.padding import right_padded, token_batches
 if TYPE_CHECKING:
     from rag.protocols import FloatArray
 
-EXPORT_VERSION = 3  # bump when the export or quantisation recipe changes: cached files are then remade
+EXPORT_VERSION = 4  # bump when the export or quantisation recipe changes: cached files are then remade
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,7 @@ def export_model(
                 dynamo=False,
             )
         final = fuse_onnx(fp32, config)
+        unfuse_file(final)  # fused skip layer-norms run slower than their two parts (rag.backends.onnx_graph)
         if quantize:
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -244,7 +246,7 @@ class OnnxEmbedder:
         threads: int = 0,
     ) -> None:
         try:
-            import onnxruntime as ort
+            import onnxruntime  # noqa: F401  (checked here, so the error names the extra to install)
             from tokenizers import Tokenizer
         except ImportError as exc:
             raise BackendUnavailableError(
@@ -266,12 +268,10 @@ class OnnxEmbedder:
             tmp.write_text(json.dumps(source), encoding="utf-8")
             os.replace(tmp, onnx_file.parent / "source.json")  # written whole: another process may read it
             prune_stale_exports(Path(cache_dir), source)
-        options = ort.SessionOptions()
         # ONNX Runtime's own default is the physical cores it sees, which in a container may be more than the
         # process is given (affinity, CPU quota): oversubscribed threads only slow it down.
-        options.intra_op_num_threads = threads or available_cpus()
         self.model_file = onnx_file  # the exported (and quantised) model this embedder runs
-        self._session: Any = ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
+        self._session: Any = cpu_session(onnx_file, threads=threads or available_cpus())
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._tokenizer: Any = Tokenizer.from_file(str(path / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_length=max_length)

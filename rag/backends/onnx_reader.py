@@ -7,17 +7,19 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from rag.backends.onnx_graph import cpu_session
 from rag.errors import BackendUnavailableError
 from rag.focus import focus
+from rag.machine import available_cpus
 from rag.padding import right_padded
 from rag.text import credit_spans
 from rag.types import ReaderSpan
@@ -209,27 +211,31 @@ class OnnxReader:
         self.max_answer = int(self.config["max_answer"])
         self.scale, self.bias = (float(x) for x in self.config["calibration"])
         self.threshold = float(self.config.get("threshold", 0.5))  # chosen on held-out questions; settings may override
-        self.threads = threads or min(4, os.cpu_count() or 1)
+        self.threads = threads or min(4, available_cpus())  # windows read at once, a core each
         # > 0: read only the best sentences of a passage, as many as fit in this many windows (rag.focus);
         # 0: read every window of every passage.
         self.focus_windows = focus_windows
         self._session: Any = None
         self._tokenizer: Any = None
+        self._pool: ThreadPoolExecutor | None = None
 
     def _load(self) -> None:
         try:
-            import onnxruntime as ort
+            import onnxruntime  # noqa: F401  (checked here, so the error names the extra to install)
             from tokenizers import Tokenizer as HfTokenizer
         except ImportError as exc:  # pragma: no cover - both are dependencies of the package
             raise BackendUnavailableError(
                 f"the reader needs onnxruntime and tokenizers: pip install 'rag-zh-reports[onnx]' ({exc})"
             ) from exc
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads
-        options.inter_op_num_threads = 1
+        # One thread a run, and windows read side by side on ``threads`` of them: as fast for one question as
+        # one window at a time on all cores, and no core waits on another's share of a small matrix product when
+        # concurrent requests read (seed corpus, top 5: p50 62.5 against 60.7 ms, 19.8 against 15.6 reads/s
+        # from 4 threads; BENCHMARKS.md). The session is thread-safe; the pool is shared by every request.
         model = self.model_dir / str(self.config.get("model_file", "reader.onnx"))
         self._tokenizer = HfTokenizer.from_file(str(self.model_dir / "tokenizer.json"))
-        self._session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        self._session = cpu_session(model, threads=1)
+        if self.threads > 1:
+            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="reader")
 
     def windows(self, question: str, passages: Sequence[str]) -> list[Window]:
         if self._session is None:
@@ -270,6 +276,10 @@ class OnnxReader:
     def _length(self, text: str) -> int:
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
+    def _logits(self, window: Window) -> tuple[Any, Any]:
+        s, e = self._session.run(["start_logits", "end_logits"], batch_arrays([window]))
+        return s[0], e[0]
+
     def _read(self, question: str, passages: Sequence[str]) -> ReaderSpan | None:
         windows = self.windows(question, passages)
         if not windows:
@@ -277,11 +287,10 @@ class OnnxReader:
         # One window a run: as fast as any batch size measured (the attention's working set stays in cache:
         # top 5 seed passages, 8 windows, 104 ms in one batch, 67 ms one at a time; BENCHMARKS.md), and a
         # window's logits never depend on the others read with it (int8 activation scales are per run).
-        starts, ends = [], []
-        for window in windows:
-            s, e = self._session.run(["start_logits", "end_logits"], batch_arrays([window]))
-            starts.append(s[0])
-            ends.append(e[0])
+        runs = map if self._pool is None or len(windows) == 1 else self._pool.map
+        logits = list(runs(self._logits, windows))
+        starts = [s for s, _ in logits]
+        ends = [e for _, e in logits]
         span = decode_best(windows, starts, ends, passages, max_answer=self.max_answer, question=question)
         if span is None:
             return None
