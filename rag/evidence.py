@@ -95,6 +95,10 @@ def score_sentences(
         missing = sum(1 for t in qa.terms if t.specific and in_hit[t.text] == 0.0)
         penalty = missing_penalty**missing
         prior = 0.02 * (len(hits) - i) / len(hits)
+        # each word's weight, and the credit it gets in any sentence of this hit from being elsewhere in it
+        floors = [
+            (t, weights[t.text], (subject_credit if t.subject else context_credit) * in_hit[t.text]) for t in qa.terms
+        ]
         previous: tuple[int, int] | None = None
         antecedent: tuple[int, int] | None = None
         for start, end in _sentences(text):
@@ -109,14 +113,13 @@ def score_sentences(
             before = text[antecedent[0] : antecedent[1]].lower() if antecedent else ""
             got = 0.0
             covered = set()
-            for t in qa.terms:
+            for t, weight, floor in floors:
                 m = t.match(sentence)
                 if m > 0:
                     covered.add(t.text)
                 elif before:
                     m = CONTINUED_CREDIT * t.match(before)
-                credit = subject_credit if t.subject else context_credit
-                got += weights[t.text] * max(m, credit * in_hit[t.text])
+                got += weight * max(m, floor)
             support = penalty * got / total
             out.append(SentenceSupport(i, start, end, support, frozenset(covered), support + prior, antecedent))
             previous = (start, end)

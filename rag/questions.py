@@ -152,16 +152,16 @@ class Term:
         """1 when the word occurs in ``text``; partial credit for its parts; 0 otherwise. A specific word
         only counts whole, or as its stem ("衡水市" → "衡水", "2015年" → "2015") where that stem stands as a
         word of its own, so "陕西安康" does not match "西安市" nor "20150" "2015年"."""
-        if self.specific and IDENTIFIER_RE.fullmatch(self.text):
-            return 1.0 if identifier_in(self.text, text) else 0.0
+        if self.specific:
+            identifier, number, stem = _specific_shape(self.text)
+            if identifier:
+                return 1.0 if identifier_in(self.text, text) else 0.0
         if self.text in text or any(a in text for a in self.alts):
             return 1.0
         if self.specific:
-            number = _NUMBER_TERM.fullmatch(self.text)
             if number:
-                return 1.0 if _bare_number(number.group(1)).search(text) else 0.0
-            stem = _ADMIN_SUFFIX.sub("", self.text)
-            return 1.0 if stem != self.text and _stands_alone(stem, text) else 0.0
+                return 1.0 if _bare_number(number).search(text) else 0.0
+            return 1.0 if stem and _stands_alone(stem, text) else 0.0
         found = [len(p) for p in self.parts if p in text]
         return 0.8 * max(found) / len(self.text) if found else 0.0
 
@@ -178,13 +178,30 @@ class QuestionAnalysis:
     english: bool
 
 
+@functools.lru_cache(maxsize=4096)
+def _specific_shape(word: str) -> tuple[bool, str, str]:
+    """How a specific word is matched: whether it is an identifier ("G210"), its bare number ("2015" of
+    "2015年"; else ""), its stem without an administrative suffix ("衡水" of "衡水市"; "" when it has none)."""
+    number = _NUMBER_TERM.fullmatch(word)
+    stem = _ADMIN_SUFFIX.sub("", word)
+    return bool(IDENTIFIER_RE.fullmatch(word)), number.group(1) if number else "", stem if stem != word else ""
+
+
 def _stands_alone(word: str, text: str) -> bool:
     """Whether ``word`` occurs in ``text`` as a word of its own (segmenting a few characters around it)."""
-    for m in re.finditer(re.escape(word), text):
-        window = text[max(0, m.start() - 4) : m.end() + 4]
-        if word in tokenize(window):
+    start = text.find(word)
+    while start >= 0:
+        if word in _window_words(text[max(0, start - 4) : start + len(word) + 4]):
             return True
+        start = text.find(word, start + len(word))  # as re.finditer: occurrences that do not overlap
     return False
+
+
+@functools.lru_cache(maxsize=16384)
+def _window_words(window: str) -> frozenset[str]:
+    """The search tokens of a few characters around a word. Cached: ranking and the answer step test the
+    same sentences of the same passages, and a place name recurs question after question."""
+    return frozenset(tokenize(window))
 
 
 @functools.lru_cache(maxsize=4096)

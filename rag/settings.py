@@ -277,6 +277,14 @@ class ApiSettings(BaseModel):
         description="Largest body of any other request (questions, chat messages), in MB; larger ones get 413 "
         "before they are read.",
     )
+    answer_threads: int = Field(
+        0,
+        ge=0,
+        le=256,
+        description="Questions answered at once by the local (extractive) backend; more wait their turn (0: the "
+        "cores this process may use). Its work is CPU-bound under one interpreter lock: more at once only "
+        "lengthens every answer. Answers by an LLM backend, which wait on the LLM server, are not limited.",
+    )
     workers: int = Field(
         1,
         ge=1,

@@ -1,13 +1,16 @@
-"""FastAPI dependencies: the app's service, and the API key of write endpoints (checked by the service)."""
+"""FastAPI dependencies: the app's service, the API key of write endpoints (checked by the service), and the
+turns local answers take on the cores."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from rag.kbs import KnowledgeBases
+from rag.machine import available_cpus
 from rag.service import RagService
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <RAG_API__KEY>`")
@@ -43,3 +46,12 @@ ServiceDep = Annotated[RagService, Depends(get_service)]
 KbsDep = Annotated[KnowledgeBases, Depends(get_kbs)]
 KeyDep = Depends(require_key)
 KeyValue = Annotated[str | None, Depends(given_key)]
+
+
+def answer_limiter(request: Request) -> anyio.CapacityLimiter:
+    """The app's turns for local answers (``RAG_API__ANSWER_THREADS``), made in the event loop at first use."""
+    state = request.app.state
+    limiter: anyio.CapacityLimiter | None = getattr(state, "answer_limiter", None)
+    if limiter is None:
+        limiter = state.answer_limiter = anyio.CapacityLimiter(state.settings.api.answer_threads or available_cpus())
+    return limiter

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
-from rag.api.deps import ServiceDep
+from rag.api.deps import ServiceDep, answer_limiter
 from rag.api.metrics import CONTENT_TYPE, Metrics
 
 router = APIRouter(tags=["operations"])
@@ -35,5 +35,11 @@ async def metrics(request: Request, service: ServiceDep) -> PlainTextResponse:
         "rag_index_documents": ("Documents in the live index.", float(info.get("documents", 0))),
         "rag_index_chunks": ("Chunks in the live index.", float(info.get("chunks", 0))),
         "rag_index_reloads": ("Index builds switched to since start.", float(live.reloads)),
+    }
+    turns = answer_limiter(request).statistics()
+    gauges |= {
+        "rag_answer_threads": ("Questions the local backend answers at once.", float(turns.total_tokens)),
+        "rag_answers_running": ("Local answers being worked on now.", float(turns.borrowed_tokens)),
+        "rag_answers_waiting": ("Local answers waiting for their turn.", float(turns.tasks_waiting)),
     }
     return PlainTextResponse(collector.render(gauges), media_type=CONTENT_TYPE)

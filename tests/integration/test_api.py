@@ -36,7 +36,9 @@ MARKER_RE = re.compile(r"\[(\d+)\]")
 @pytest.fixture(scope="module")
 def server(seed_server: Callable[..., Any]) -> Iterator[Server]:
     """One server for the module (each start loads torch and the model): a copy of the seed workdir, a key set."""
-    with seed_server("api", {"RAG_API__KEY": KEY, "RAG_API__MAX_UPLOAD_MB": "1"}) as srv:
+    # One local answer at a time: concurrent questions must queue for their turn, not fail
+    env = {"RAG_API__KEY": KEY, "RAG_API__MAX_UPLOAD_MB": "1", "RAG_API__ANSWER_THREADS": "1"}
+    with seed_server("api", env) as srv:
         yield srv
 
 
@@ -146,8 +148,13 @@ def test_ask_requests_run_concurrently(http: httpx.Client, server: Server) -> No
 
     with ThreadPoolExecutor(len(questions)) as pool:
         answers = list(pool.map(ask_alone, questions))
+        # while they wait for the one answer thread, the event loop still serves
+        assert http.get("/health", timeout=5).status_code == 200
     assert all(a["grounded"] for a in answers)
-    assert http.get("/health", timeout=5).status_code == 200
+    assert [a["short_answer"] for a in answers] == [a["short_answer"] for a in answers[: len(SEED_QUESTIONS)]] * 2
+    text = http.get("/metrics").text
+    assert re.search(r"^rag_answer_threads 1$", text, re.M), text
+    assert re.search(r"^rag_answers_running 0$", text, re.M) and re.search(r"^rag_answers_waiting 0$", text, re.M)
 
 
 @pytest.mark.parametrize(
