@@ -171,6 +171,14 @@ def print_bench(f: dict[str, Any]) -> None:
         cells = [str(r.get(k, "-")) for k in ("n", "p50", "p95", "p99", "mean", "rps", "errors")]
         lat.add_row(name, *cells)
     out.print(lat)
+    seq, conc = f["http"]["sequential"], f["http"]["concurrent"]
+    out.print(
+        "CPU a request, ms (server / this load generator, on the same cores): "
+        f"1 client {seq.get('server_cpu_ms_per_request', '-')} / {seq.get('client_cpu_ms_per_request', '-')}, "
+        f"{conc['concurrency']} clients {conc.get('server_cpu_ms_per_request', '-')} / "
+        f"{conc.get('client_cpu_ms_per_request', '-')}",
+        highlight=False,
+    )
     srv = f["server"]
     out.print(
         f"server ({srv.get('workers', 1)} worker(s)) ready after {srv['ready_seconds']} s, web UI after "

@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from rag.text import credit_spans
 from rag.types import ReaderSpan
 
 # A short answer never runs across a sentence end or a line break.
-_STOP_RE = re.compile(r"[。！？!?；;\n]")
+_STOP_CODES = np.array([ord(c) for c in "。！？!?；;\n"], dtype=np.uint32)
 CLS_ID = 101
 SEP_ID = 102
 PAD_ID = 0
@@ -113,15 +112,18 @@ class Barriers:
 def span_barriers(window: Window, passage: str, credits: Sequence[tuple[int, int]] = ()) -> Barriers:
     """The barriers of ``window`` over ``passage``: an answer span stays inside one sentence and outside the
     item's credits (bylines, editors, sources: ``rag.text.credit_spans``)."""
-    n = len(window.offsets)
-    blocked = np.zeros(n, dtype=bool)
-    breaks = np.zeros(n, dtype=bool)
-    previous_end: int | None = None
-    for k, (a, b) in enumerate(window.offsets):
-        blocked[k] = bool(_STOP_RE.search(passage[a:b])) or any(x < b and a < y for x, y in credits)
-        if previous_end is not None and _STOP_RE.search(passage[previous_end:a]):
-            breaks[k] = True
-        previous_end = b
+    if not window.offsets:
+        return Barriers(np.zeros(0, dtype=bool), np.zeros(0, dtype=bool))
+    spans = np.asarray(window.offsets, dtype=np.int64)
+    a, b = spans[:, 0], spans[:, 1]
+    # stops[c]: sentence ends and line breaks among the passage's first c characters
+    codes = np.frombuffer(passage.encode("utf-32-le"), dtype=np.uint32)
+    stops = np.concatenate(([0], np.cumsum(np.isin(codes, _STOP_CODES))))
+    blocked = stops[b] > stops[a]
+    for x, y in credits:
+        blocked |= (x < b) & (a < y)
+    breaks = np.zeros(len(a), dtype=bool)
+    breaks[1:] = stops[a[1:]] > stops[np.minimum(b[:-1], a[1:])]  # between the previous token's end and this one
     return Barriers(blocked, breaks)
 
 
@@ -134,30 +136,30 @@ def best_span(
     barriers: Barriers | None = None,
 ) -> tuple[int, int, float] | None:
     """The passage-token span (positions, inclusive) with the highest start + end logit, and its margin over
-    the window's no-answer score (the ``[CLS]`` start + end); with ``barriers``, only spans that cross none."""
+    the window's no-answer score (the ``[CLS]`` start + end); with ``barriers``, only spans that cross none.
+    Ties go to the earliest start, then the shortest span."""
     s = np.asarray(start_logits, dtype=np.float64)
     e = np.asarray(end_logits, dtype=np.float64)
     lo, hi = window.context_start, window.context_start + len(window.offsets)
-    if hi <= lo:
+    if hi <= lo or max_answer < 1:
         return None
-    cs, ce = s[lo:hi], e[lo:hi]
-    # score[i, j] = start i + end j for i ≤ j < i + max_answer
-    grid = cs[:, None] + ce[None, :]
     n = hi - lo
-    i, j = np.indices((n, n))
-    invalid = (j < i) | (j >= i + max_answer)
+    width = min(max_answer, n)
+    # band[i, d] = start i + end i + d: only the spans a window can hold, not every (i, j) pair
+    ends = np.concatenate((e[lo:hi], np.full(width - 1, -np.inf)))
+    band = s[lo:hi, None] + np.lib.stride_tricks.sliding_window_view(ends, width)
     if barriers is not None:
         # span i..j holds no blocked token and no break after its first token
-        blocked = np.concatenate(([0], np.cumsum(barriers.blocked)))
-        breaks = np.cumsum(barriers.breaks)
-        invalid |= (blocked[j + 1] - blocked[i]) > 0
-        invalid |= (breaks[j] - breaks[i]) > 0
-    grid[invalid] = -np.inf
-    flat = int(np.argmax(grid))
-    a, b = divmod(flat, n)
-    if not np.isfinite(grid[a, b]):
+        blocked = np.concatenate(([0], np.cumsum(barriers.blocked), np.full(width - 1, n + 1)))
+        breaks = np.concatenate((np.cumsum(barriers.breaks), np.full(width - 1, n + 1)))
+        window_view = np.lib.stride_tricks.sliding_window_view
+        band[window_view(blocked[1:], width) > blocked[:n, None]] = -np.inf
+        band[window_view(breaks, width) > breaks[:n, None]] = -np.inf
+    flat = int(np.argmax(band))
+    a, d = divmod(flat, width)
+    if not np.isfinite(band[a, d]):
         return None
-    return a + lo, b + lo, float(grid[a, b] - (s[0] + e[0]))
+    return a + lo, a + d + lo, float(band[a, d] - (s[0] + e[0]))
 
 
 def decode_best(

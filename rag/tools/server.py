@@ -41,6 +41,20 @@ class RunningServer:
     def log_tail(self, chars: int = 3000) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")[-chars:]
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user and system) the server's processes have used so far."""
+        import psutil
+
+        root = psutil.Process(self.proc.pid)
+        total = 0.0
+        for process in [root, *root.children(recursive=True)]:
+            try:
+                times = process.cpu_times()
+            except psutil.Error:  # a process that ended meanwhile
+                continue
+            total += times.user + times.system
+        return total
+
     def memory(self) -> dict[str, Any]:
         """The server's resident memory now (its worker processes included) and whether any of its processes
         has torch's library mapped: what `rag bench` reports at ready."""

@@ -11,6 +11,7 @@ import pytest
 from rag.backends.onnx_reader import (
     CLS_ID,
     SEP_ID,
+    Barriers,
     Window,
     best_span,
     calibrate,
@@ -88,6 +89,42 @@ def test_the_best_span_is_a_forward_span_within_the_answer_length() -> None:
     assert (s, e) == (4, 5)  # 5 + 6, not 9 + 6 backwards; the question and [SEP] never count
     assert margin == pytest.approx(11.0 - 2.0)
     assert best_span(w, start, end, max_answer=1)[:2] in ((4, 4), (6, 6))  # type: ignore[index]
+
+
+def _every_span(
+    w: Window, start: np.ndarray, end: np.ndarray, *, max_answer: int, blocked: np.ndarray, breaks: np.ndarray
+) -> tuple[int, int, float] | None:
+    """best_span by brute force: every (i, j), first best in order of start then end."""
+    best = None
+    n = len(w.offsets)
+    for i in range(n):
+        for j in range(i, min(n, i + max_answer)):
+            if blocked[i : j + 1].any() or breaks[i + 1 : j + 1].any():
+                continue
+            score = start[w.context_start + i] + end[w.context_start + j]
+            if best is None or score > best[2]:
+                best = (i + w.context_start, j + w.context_start, score)
+    return None if best is None else (best[0], best[1], float(best[2] - (start[0] + end[0])))
+
+
+def test_the_best_span_is_the_brute_force_best_with_ties_and_barriers() -> None:
+    rng = np.random.default_rng(11)
+    for trial in range(300):
+        n = int(rng.integers(1, 30))
+        w = Window(
+            input_ids=[CLS_ID, 5, SEP_ID] + [7] * n + [SEP_ID],
+            token_type_ids=[0] * (n + 4),
+            context_start=3,
+            offsets=[(k, k + 1) for k in range(n)],
+        )
+        # logits rounded to one decimal, so that equal scores happen
+        start, end = (np.round(rng.standard_normal(n + 4), 1) for _ in range(2))
+        blocked = rng.random(n) < (0.0 if trial % 3 == 0 else 0.15)
+        breaks = rng.random(n) < (0.0 if trial % 3 == 0 else 0.15)
+        max_answer = int(rng.integers(1, 8))
+        expected = _every_span(w, start, end, max_answer=max_answer, blocked=blocked, breaks=breaks)
+        got = best_span(w, start, end, max_answer=max_answer, barriers=Barriers(blocked, breaks))
+        assert got == (None if expected is None else (expected[0], expected[1], pytest.approx(expected[2])))
 
 
 def test_calibration_is_a_monotone_probability() -> None:
