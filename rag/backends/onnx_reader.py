@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -117,7 +118,7 @@ def span_barriers(window: Window, passage: str, credits: Sequence[tuple[int, int
     spans = np.asarray(window.offsets, dtype=np.int64)
     a, b = spans[:, 0], spans[:, 1]
     # stops[c]: sentence ends and line breaks among the passage's first c characters
-    codes = np.frombuffer(passage.encode("utf-32-le"), dtype=np.uint32)
+    codes = np.frombuffer(passage.encode("utf-32-le", errors="surrogatepass"), dtype=np.uint32)  # one a character
     stops = np.concatenate(([0], np.cumsum(np.isin(codes, _STOP_CODES))))
     blocked = stops[b] > stops[a]
     for x, y in credits:
@@ -220,8 +221,14 @@ class OnnxReader:
         self._session: Any = None
         self._tokenizer: Any = None
         self._pool: ThreadPoolExecutor | None = None
+        self._loading = threading.Lock()  # concurrent first questions load the model once
 
     def _load(self) -> None:
+        with self._loading:
+            if self._session is None:
+                self._load_model()
+
+    def _load_model(self) -> None:
         try:
             import onnxruntime  # noqa: F401  (checked here, so the error names the extra to install)
             from tokenizers import Tokenizer as HfTokenizer

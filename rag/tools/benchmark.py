@@ -9,7 +9,6 @@ import itertools
 import json
 import os
 import platform
-import resource
 import tempfile
 import threading
 import time
@@ -139,8 +138,10 @@ class AskConnection:
 
 def _cpu_seconds() -> float:
     """CPU time of this process so far (the load generator's threads, during an HTTP phase)."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    import psutil
+
+    times = psutil.Process().cpu_times()
+    return float(times.user + times.system)
 
 
 def bench_http_sequential(url: str, questions: Sequence[str], *, requests: int, deadline: float) -> dict[str, Any]:
