@@ -162,7 +162,12 @@ def bench_http_sequential(url: str, questions: Sequence[str], *, requests: int, 
         cpu = _cpu_seconds() - cpu
     finally:
         client.close()
-    return {**latency_figures(ms), "errors": errors, "requested": requests, **_client_cpu(cpu, len(ms))}
+    return {
+        **latency_figures(ms),
+        "errors": errors,
+        "requested": requests,
+        "client_cpu_ms_per_request": _per_request(cpu, len(ms)),
+    }
 
 
 def bench_http_concurrent(
@@ -205,12 +210,8 @@ def bench_http_concurrent(
         "concurrency": concurrency,
         "seconds": round(wall, 3),
         "rps": round(len(ms) / wall, 2) if wall > 0 else 0.0,
-        **_client_cpu(cpu, len(ms)),
+        "client_cpu_ms_per_request": _per_request(cpu, len(ms)),
     }
-
-
-def _client_cpu(seconds: float, requests: int) -> dict[str, float]:
-    return {"client_cpu_ms_per_request": _per_request(seconds, requests)}
 
 
 def _per_request(seconds: float, requests: int) -> float:
