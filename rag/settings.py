@@ -281,9 +281,9 @@ class ApiSettings(BaseModel):
         0,
         ge=0,
         le=256,
-        description="Questions answered at once by the local (extractive) backend; more wait their turn (0: the "
-        "cores this process may use). Its work is CPU-bound under one interpreter lock: more at once only "
-        "lengthens every answer. Answers by an LLM backend, which wait on the LLM server, are not limited.",
+        description="Questions answered at once by the local (extractive) backend; more wait their turn (0: twice "
+        "the cores this process may use). Its work is CPU-bound, much of it under one interpreter lock: more at "
+        "once only lengthens every answer. Answers by an LLM backend, which wait on the LLM server, are not limited.",
     )
     workers: int = Field(
         1,

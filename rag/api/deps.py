@@ -53,5 +53,8 @@ def answer_limiter(request: Request) -> anyio.CapacityLimiter:
     state = request.app.state
     limiter: anyio.CapacityLimiter | None = getattr(state, "answer_limiter", None)
     if limiter is None:
-        limiter = state.answer_limiter = anyio.CapacityLimiter(state.settings.api.answer_threads or available_cpus())
+        # Twice the cores: an answer waiting for the reader's windows (run outside the interpreter lock) leaves
+        # its core to another; at the cores alone, reader-heavy news questions lost 12 % (BENCHMARKS.md).
+        turns = state.settings.api.answer_threads or 2 * available_cpus()
+        limiter = state.answer_limiter = anyio.CapacityLimiter(turns)
     return limiter
