@@ -23,7 +23,7 @@ _UNIT_FAMILIES: dict[str, str] = {
         "个 项 户 家 所 座 套 辆 台 件 件次 批次 台次 项次 场次 场 次 批 条 栋 幢 间 处 只 头 株 棵 本 册 部 "
         "篇 份 起 宗 例 床 张 支 "
         "队 届 期 种 类 组 对 门 架 艘 列 片 块 幅 口 眼 家次 户次 单 笔 盏 根 匹 集 首 款 票 班 节 台套 倍 "
-        "发 标准箱 个标准箱 吨公里 架次 航次 车次 班次 人天"
+        "发 标准箱 个标准箱 吨公里 架次 航次 车次 班次 人天 羽 尾 枚 颗 剂 剂次 人份 辆次 艘次 例次 课时 学时"
     ),
 }
 UNIT_FAMILY: dict[str, str] = {u: fam for fam, units in _UNIT_FAMILIES.items() for u in units.split()}
@@ -164,6 +164,8 @@ _UNIT_FAMILY_EQUIV = {"钱": "money", "岁": "time"}
 _SHARE_OF_RE = re.compile(
     r"(?:同期|上年|去年|全年|年度|计划|预算|目标|平均水平|水平|总量|总数|总额|全国|全省|全市)的(?:多少|几)"
 )
+# A rate compared with another's ("增速比城镇居民高多少", "覆盖率比全省平均水平高出多少").
+_RATE_COMPARED = re.compile(r"(?:比重|占比|增幅|增速|增长率|率)[^，,。？?]{0,14}?(?:高|低|快|慢)出?了?\s*$")
 _CUT_RE = re.compile(r"压缩|缩短|减少|降低|精简|节省|提速")
 _PER_HEAD_RE = re.compile(r"每[十百千万]?人(?:口)?|人均|每百户|每户")
 
@@ -256,6 +258,8 @@ def asked_quantity(question: str) -> AskedQuantity:
     if rate or (not to_level and _PERCENT_SLOT.search(before.rstrip("了是为约达 "))):
         return AskedQuantity("", "percent")
     if re.search(r"(?:比重|占比|比例|增幅|增速|增长率|率)(?:是|为|有)?(?:多少|多大|几)?[？?]?$", q):
+        return AskedQuantity("", "percent")
+    if _RATE_COMPARED.search(before):  # "农村居民收入增速比城镇居民高多少": points, not the people named
         return AskedQuantity("", "percent")
     tail = before[-8:]
     for pattern, family in _NOUN_FAMILY:

@@ -131,7 +131,7 @@ def figure_choices(
     positions = {t.text: [m.start() for m in re.finditer(re.escape(t.text), low)] for t in focus}
     towards = bool(_TOWARDS_ASK.search(question))
     stock_asked, flow_asked = bool(_STOCK.search(question)), bool(_FLOW.search(question))
-    counted = _counted_term(focus, question)
+    counted = counted_term(focus, question)
     head = counted or _head_term(focus, question)
     head_pairs = [
         (a.text, b.text)
@@ -141,7 +141,7 @@ def figure_choices(
     boost = {t.text: (_HEAD_BOOST if t.text == head else 1.0) for t in focus}
     total = sum(weights.get(t.text, 1.0) * boost[t.text] for t in focus)
     topic = _topic_clauses(sentence, spans, figures)
-    respective = _respective(sentence, low, spans, figures, focus, weights)
+    respective = _respective(sentence, low, spans, figures, focus, weights, question)
     out: list[FigureChoice] = []
     for f in figures:
         fit = fits[f.start]
@@ -242,9 +242,12 @@ def _respective(
     figures: Sequence[FigureSpan],
     focus: Sequence[_Term],
     weights: Mapping[str, float],
+    question: str = "",
 ) -> dict[int, float]:
     """For "A、B分别…X、Y" (or "A…，B…，分别…X和Y"): a bonus for the figure in the place of the item the focus
-    words name best, a penalty for the others, by figure start; empty when the sentence has no such list."""
+    words name best, a penalty for the others, by figure start; empty when the sentence has no such list.
+    Where the question's words name more than one item, the one named nearest the asked slot is asked: a
+    Chinese noun phrase ends with its head ("安全事故死亡人数" counts deaths, "死亡事故起数" accidents)."""
     out: dict[int, float] = {}
     for m in re.finditer("分别", sentence):
         k = next((i for i, (s, e) in enumerate(spans) if s <= m.start() < e), None)
@@ -272,13 +275,30 @@ def _respective(
             items = [sentence[s:e] for s, e in spans[max(0, k - len(listed)) : k]]
         if len(items) != len(listed):
             continue
-        scores = [sum(weights.get(t.text, 1.0) * _clause_match(t, item.lower()) for t in focus) for item in items]
+        named = {t.text: [_clause_match(t, item.lower()) for item in items] for t in focus}
+        scores = [sum(weights.get(t, 1.0) * m[i] for t, m in named.items()) for i in range(len(items))]
+        headed = _item_named_last(named, question)
+        if headed is not None:
+            scores = [1.0 if i == headed else 0.0 for i in range(len(items))]
         best = max(scores)
         if best <= 0 or scores.count(best) > 1:
             continue
         for f, score in zip(listed, scores, strict=True):
             out[f.start] = _RESPECTIVE_BONUS if score == best else -_RESPECTIVE_BONUS
     return out
+
+
+def _item_named_last(named: Mapping[str, Sequence[float]], question: str) -> int | None:
+    """Which item the question names last before its slot, when its words name different items ("生产安全事故
+    死亡人数": 安全事故 the first, 死亡 the second → the second); None when they name one item or none."""
+    slot = _SLOT_RE.search(question)
+    low = question.lower()[: slot.start() if slot else len(question)]
+    telling = [(low.rfind(t), m) for t, m in named.items() if 0 < sum(x > 0 for x in m) < len(m) and t in low]
+    items = {max(range(len(m)), key=m.__getitem__) for _, m in telling}
+    if len(items) < 2:
+        return None
+    _, last = max(telling, key=lambda x: x[0])
+    return max(range(len(last)), key=last.__getitem__)
 
 
 def _trimmed(items: list[str]) -> list[str]:
@@ -297,7 +317,7 @@ def _group_end(sentence: str, spans: Sequence[tuple[int, int]], k: int) -> int:
     return len(sentence)
 
 
-def _counted_term(focus: Sequence[_Term], question: str) -> str:
+def counted_term(focus: Sequence[_Term], question: str) -> str:
     """The focus word right after the measure word ("在多少个安置点…" → 安置点): the thing counted, which the
     evidence writes right after its figure ("在98个安置点…")."""
     m = MEASURE_RE.search(question)
@@ -520,15 +540,15 @@ def _total_of_listed(lead: str, question: str) -> bool:
 
 
 _TOWARDS_ASK = re.compile(r"(?:降|减|缩短|缩小|压缩|提高|提升|增加|增长|上升|升|恢复|扩大)(?:到|至)")
-_STOCK = re.compile(r"总数|总量|总计|共有|现有|累计|保有量|总规模|实有|总[\u4e00-\u9fff]{1,3}\s*$")
-_FLOW = re.compile(r"新增|净增|新建|新认定|新培育|新引进|新招|当年新")
+_STOCK = re.compile(r"总数|总量|总计|共有|现有|累计|保有量|总规模|实有|余额|总[\u4e00-\u9fff]{1,3}\s*$")
+_FLOW = re.compile(r"新增|净增|新建|新认定|新培育|新引进|新招|当年新|发放")
 # A figure stated as a condition inside a clause: "其中签约5亿元以上项目18个".
 _CONDITION_RE = re.compile(
     r"\d+(?:\.\d+)?\s?(?:万亿|亿|千万|百万|万|千)?[\u4e00-\u9fff]{0,3}?(?:以上|以下|及以上|以内)"
     r"|(?:超过|超|逾|高于|低于|不足|不到)\d+(?:\.\d+)?\s?(?:万亿|亿|千万|百万|万|千)?"
 )
 # Measure nouns a question adds that reports leave out ("补贴标准是多少" → "每户补贴5000至10000元").
-_GENERIC_MEASURES = frozenset("标准 水平 规模 数量 情况 幅度 比例".split())
+_GENERIC_MEASURES = frozenset("标准 水平 规模 数量 情况 幅度 比例 金额 数额".split())
 _CONDITION_PENALTY = 0.6
 _HEAD_BOOST = 2.0
 _COUNTED_BONUS = 0.4

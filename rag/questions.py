@@ -87,14 +87,17 @@ _ALTS = {w: tuple(x for x in group if x != w) for group in _SYNONYMS for w in gr
 # The place a question starts with ("凤岭县2021年…", "2021年青溪区…"): with the years, the question's subject.
 _LEADING_PLACE_RE = re.compile(
     r"^(?:(?:19|20)\d{2}年|去年|今年|全年)?(?P<place>[\u4e00-\u9fff]{1,10}?"
-    r"(?:特别行政区|自治区|自治州|自治县|示范区|经开区|开发区|高新区|新区|省|市|区|县|州|旗|镇|乡)"
+    r"(?:特别行政区|自治区|自治州|自治县|示范区|经开区|开发区|高新区|新区|省|市|区|县|州|旗|镇|乡|街道|社区|村)"
     r"(?:[\u4e00-\u9fff]{1,6}?(?:镇|乡|村|社区|街道))*)"
 )
 _PLACE_SEGMENT_RE = re.compile(
     r"[\u4e00-\u9fff]{1,10}?(?:特别行政区|自治区|自治州|自治县|示范区|经开区|开发区|高新区|新区|社区|街道|省|市|区|县|州|旗|镇|乡|村)"
 )
 _LONG_SUFFIX_RE = re.compile(r"(?:特别行政区|自治区|自治州|自治县|示范区|经开区|开发区|高新区|新区)")
-_NOT_PLACES = frozenset("城镇 乡镇 农村 城乡 城区 市区 社区 街道 乡村 全市 全区 全县 全省 全镇 本市 本区 本县".split())
+_NOT_PLACES = frozenset(
+    "城镇 乡镇 农村 城乡 城区 市区 社区 街道 乡村 全市 全区 全县 全省 全镇 本市 本区 本县 "
+    "全村 本村 该村 各村 新村 全社区 本社区 各社区 全街道 本街道 各街道".split()
+)
 _YEAR_TERM = re.compile(r"(?:19|20)\d{2}年?")
 # "几个", "几所", "多少钱": the question word with its measure word, not a word to look for in the evidence.
 _ASKING_TOKEN = re.compile(r"^(?:几(?!乎)|多少)")

@@ -15,6 +15,7 @@ from rag.quantities import (
     asked_quantity,
     best_figure,
     clause_focus,
+    counted_term,
     focus_terms,
     listed_items,
 )
@@ -153,6 +154,8 @@ class ExtractiveGenerator:
         short: str | None = None
         if qa.kind is AnswerKind.FIGURE:
             cands, short = self._by_figure(question, qa, hits, cands, weights)
+            if not cands:
+                return None
         elif qa.kind not in (AnswerKind.OTHER, AnswerKind.LIST):
             cands, short = self._by_span(question, qa, hits, cands, weights)
             if qa.kind not in self.short_kinds:
@@ -238,6 +241,13 @@ class ExtractiveGenerator:
             if best is None or rank > best[0]:
                 best = (rank, c, choice)
         if best is None:
+            # "获得了多少枚金牌": no near-best sentence names the thing counted, so none is about the asked
+            # quantity; a quote "without a figure" would be of something else.
+            counted = next((t for t in focus if t.text == counted_term(focus, question)), None)
+            if counted is not None and not any(
+                counted.match(hits[c.hit_index].chunk.text[c.start : c.end].lower()) >= 1.0 for c in pool
+            ):
+                return [], None
             return cands, None
         _, c, choice = best
         # The figure whole, as written, every qualifier kept ("几个工作日内办结" → "3个工作日内").

@@ -439,11 +439,13 @@ def test_rag_eval_scores_the_seed_questions_on_the_seed_index(
 # 0.018 / 0.013 / 0.000. The floors leave room for a question or two to move, not for the round before
 # (0.923 / 0.844 / 0.812 right, 0.036 / 0.057 / 0.071 wrong).
 # figure_holdout2 (2026-12-03): 0.966 / 0.010 on its first run, 1.000 / 0.000 after that day's rules.
+# figure_holdout3 (2026-12-04): 0.926 / 0.020 on its first run, 0.989 / 0.000 after that day's rules.
 FIGURE_FLOORS = {
     "figure_dev": (0.97, 0.03),
     "figure_test": (0.93, 0.03),
     "figure_holdout": (0.94, 0.02),
     "figure_holdout2": (0.96, 0.02),
+    "figure_holdout3": (0.96, 0.02),
 }
 
 

@@ -476,3 +476,57 @@ def test_a_qualifier_the_passage_names_apart_from_the_figure_gives_no_short_answ
     invest = "北湾县完成固定资产投资增长8.5%，其中工业投资增长12%。全县固定资产投资达到96亿元，创历史新高。"
     _, draft = run("北湾县完成固定资产投资多少？", [make_hit(invest)])
     assert draft.short_answer == "96亿元"
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "expected"),
+    [
+        # a poultry count keeps its measure word
+        ("北湾县家禽出栏多少？", "北湾县全年生猪出栏12.4万头，家禽出栏380万羽，禽蛋产量1.1万吨。", "380万羽"),
+        # a question may start with a sub-district or a village: its name is the subject, not a focus word
+        (
+            "东风街道群众诉求办结率是多少？",
+            "今年以来，东风街道共办理民生实事15件。全年受理群众诉求2,310件，办结率97.4%，满意率95.1%。",
+            "97.4%",
+        ),
+        (
+            "东风街道新增企业多少户？",
+            "今年以来，东风街道共办理民生实事15件。辖区新增市场主体860户，其中企业214户。",
+            "214户",
+        ),
+        # 金额 is the amount itself: the sentence need not write it
+        ("北湾县发放创业担保贷款金额是多少？", "北湾县发放创业担保贷款1,260笔、2.8亿元，带动就业3,100人。", "2.8亿元"),
+        # a rate compared with another's is answered in points, not in the people it names
+        (
+            "北湾县农村居民收入增速比城镇居民高多少？",
+            "北湾县农村居民人均可支配收入18,920元，增长8.1%，高于城镇居民收入增速2.3个百分点。",
+            "2.3个百分点",
+        ),
+        # "A…，B…，分别…": of the items the question names, the one named last is asked (a noun phrase's head)
+        (
+            "北湾县道路交通事故死亡人数同比下降多少？",
+            "北湾县全年发生道路交通事故38起，死亡9人，同比分别下降15%和25%。",
+            "25%",
+        ),
+        (
+            "北湾县道路交通事故起数同比下降多少？",
+            "北湾县全年发生道路交通事故38起，死亡9人，同比分别下降15%和25%。",
+            "15%",
+        ),
+    ],
+)
+def test_measure_words_sub_district_subjects_amounts_compared_rates_and_respective_heads(
+    question: str, text: str, expected: str
+) -> None:
+    _, draft = run(question, [make_hit(text)])
+    assert draft.grounded and draft.short_answer == expected
+
+
+def test_no_sentence_naming_the_counted_thing_is_a_refusal_not_a_quote_without_a_figure() -> None:
+    text = "2023年，北湾县新建乡镇污水管网和垃圾转运站，处理能力持续提升。"
+    _, draft = run("北湾县2023年新建多少座水库？", [make_hit(text)])
+    assert not draft.grounded and draft.short_answer is None
+    # the thing counted is named but given no figure: the sentence is quoted, with no short answer
+    named = "2023年，北湾县新建的小型水库全部蓄水，处理能力持续提升。"
+    _, draft = run("北湾县2023年新建多少座水库？", [make_hit(named)])
+    assert draft.grounded and draft.short_answer is None and draft.no_figure
