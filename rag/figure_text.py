@@ -50,6 +50,7 @@ _FIGURE_RE = re.compile(
     rf"(?P<post>{_QUALIFIER_AFTER})?"
 )
 _YEAR_LIKE = re.compile(r"(?:19|20)\d{2}")
+_HAN_RE = re.compile(r"[\u4e00-\u9fff]")
 _CN_DIGIT = re.compile(r"[零〇一二两三四五六七八九十]")
 _CN_NOT_FIGURES = frozenset({"一", "万一", "千万", "万万", "亿万"})  # the article 一 ("一个专班") and idioms
 # Clause marks; a half-width comma between digits is a thousands separator, not one.
@@ -110,7 +111,11 @@ def _is_date(text: str, m: re.Match[str], unit: str) -> bool:
         return True
     if unit in ("月", "日") and not m.group("pre") and not m.group("approx"):
         return True  # "5月", "8日": "个月" and "天" are the durations
-    return bool(not unit and _YEAR_LIKE.fullmatch(number) and text[m.end() : m.end() + 1] in ("年", "-", "/", "."))
+    if not unit and _YEAR_LIKE.fullmatch(number) and not m.group("mag") and not m.group("approx"):
+        after = text[m.end() : m.end() + 1]
+        # "2022-05", "2022.5"; and a year that names an edition ("2024北湾马拉松", "2023中国国际服贸会")
+        return after in ("年", "-", "/", ".") or bool(_HAN_RE.match(after))
+    return False
 
 
 def clauses(sentence: str) -> list[tuple[int, int]]:
@@ -158,6 +163,11 @@ _NOUN_FAMILY: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"成绩|用时|耗时"), "time"),
     (re.compile(r"装机容量|发电量|用电量"), "energy"),
     (re.compile(r"浓度"), "density"),
+)
+# The question ends with the money noun its slot measures ("多少安家补贴？", "多少创业担保贷款"), with no verb
+# between them that would make the slot count something else ("多少企业获得补贴").
+_MONEY_AFTER_SLOT = re.compile(
+    rf"(?:(?!获得|享受|得到|领取|申请|使用|拿到|收到|用于|参与|参加)[\u4e00-\u9fff]){{0,6}}?(?:{_MONEY_CUES.pattern})[？?。]?\s*"
 )
 _UNIT_FAMILY_EQUIV = {"钱": "money", "岁": "time"}
 # A share of a reference asked for ("恢复到2019年同期的多少", "相当于全省平均水平的多少", "完成年度计划的多少").
@@ -252,6 +262,8 @@ def asked_quantity(question: str) -> AskedQuantity:
         if family == "money":
             return AskedQuantity("", "money")
         return AskedQuantity(unit, family)
+    if m and _MONEY_AFTER_SLOT.fullmatch(q[m.end() :]):
+        return AskedQuantity("", "money")  # "硕士研究生给予多少安家补贴": the noun after the slot is measured
     to_level = bool(re.search(r"[到至]\s*$", before))  # "提高到多少": a level, typed by its noun below
     # "参保率达到多少", "存贷比是多少" (a ratio named …比, not 同比/环比/相比/对比 before a change)
     rate = re.search(r"(?:率|比重|占比|比例|(?<![同环相对])比)(?:达到|达|为|是|提高到|提升到|降到|降至)?\s*$", before)

@@ -382,7 +382,7 @@ _CONTRAST_GROUPS = tuple(
         "博士 硕士 本科",
         "第一产业 第二产业 第三产业",
         "国道 省道 县道 乡道 村道",
-        "男性 女性",
+        "男性 女性 男子 女子 男生 女生",
         "公办 民办",
         "批准逮捕 起诉 不起诉",
     )
@@ -405,6 +405,14 @@ def _contrasts(own: str, question: str, others: Sequence[str]) -> bool:
         if len(have) > 1 and any(_members(group, _words(o)) == want for o in others):
             return True
     return False
+
+
+def names_another_item(sentence: str, start: int, question: str) -> bool:
+    """Whether the clause of ``sentence`` holding the figure at ``start`` names only other items of a parallel
+    group than the question does ("男生1000米跑平均成绩为4分02秒" for a question on 女生; "农村居民…" for 城镇)."""
+    spans = clauses(sentence)
+    s, e = next(((a, b) for a, b in spans if a <= start < b), (0, len(sentence)))
+    return _contrasts(sentence[s:e].lower(), question.replace(" ", "").lower(), [])
 
 
 def _members(group: frozenset[str], words: frozenset[str]) -> frozenset[str]:

@@ -530,3 +530,46 @@ def test_no_sentence_naming_the_counted_thing_is_a_refusal_not_a_quote_without_a
     named = "2023年，北湾县新建的小型水库全部蓄水，处理能力持续提升。"
     _, draft = run("北湾县2023年新建多少座水库？", [make_hit(named)])
     assert draft.grounded and draft.short_answer is None and draft.no_figure
+
+
+MARATHON = [
+    make_hit(
+        "本报讯（记者 周岚）2024北湾马拉松昨日鸣枪开跑，来自32个国家和地区的2.1万名选手参赛。赛事期间，组委会"
+        "共招募1200名志愿者、设置46个医疗救护点。男子全程冠军成绩为2小时10分05秒，女子半程冠军成绩为1小时12分30秒。",
+        0,
+    )
+]
+
+
+@pytest.mark.parametrize(
+    ("question", "span", "expected"),
+    [
+        # the one figure of the asked kind in the span, whole
+        ("2024北湾马拉松设置了多少个医疗救护点？", "1200名志愿者、设置46个", "46个"),
+        ("2024北湾马拉松共有多少名选手参赛？", "2.1万名", "2.1万名"),
+        # a figure of another kind, or of the other item of a parallel pair, is no answer
+        ("2024北湾马拉松设置了多少个医疗救护点？", "1200名志愿者", None),
+        ("2024北湾马拉松女子全程冠军成绩是多少？", "2小时10分05秒", None),
+        # two figures of the asked kind: which one the reader meant is not known
+        ("2024北湾马拉松共有多少名选手和志愿者？", "2.1万名选手参赛。赛事期间，组委会共招募1200名", None),
+    ],
+)
+def test_a_read_figure_is_the_one_figure_of_the_asked_kind_in_the_span(
+    question: str, span: str, expected: str | None
+) -> None:
+    read = ScriptedReader(span, 0.75).read(question, [MARATHON[0].chunk.text])
+    accepted = ExtractiveGenerator().accept(read, analyse_question(question), MARATHON, question=question)
+    assert (accepted[1] if accepted else None) == expected
+    if accepted is not None:  # the quoted sentence holds the short answer
+        sentence = MARATHON[0].chunk.text[accepted[0].start : accepted[0].end]
+        assert expected in sentence and accepted[2] == 0.75
+
+
+def test_a_read_figure_answers_at_the_figure_floor_where_the_rules_find_none() -> None:
+    question = "北湾马拉松的男子冠军跑了多长时间？"  # no year of an edition ("2024北湾…") taken for a duration
+    _, draft = run(question, MARATHON)
+    assert draft.grounded and draft.short_answer is None
+    _, draft = drain(ExtractiveGenerator(reader=ScriptedReader("2小时10分05秒", 0.75)).generate(question, MARATHON))
+    assert draft.short_answer == "2小时10分05秒" and draft.reader_probability == 0.75
+    _, draft = drain(ExtractiveGenerator(reader=ScriptedReader("2小时10分05秒", 0.65)).generate(question, MARATHON))
+    assert draft.short_answer is None  # below the figure floor

@@ -59,6 +59,7 @@ def test_figures_keep_magnitude_unit_and_qualifier(sentence: str, expected: list
 
 def test_dates_ordinals_and_the_article_one_are_not_figures() -> None:
     assert texts("2022年5月8日，第3次会议组建一个工作专班，统一部署") == []
+    assert texts("2024北湾马拉松昨日开跑，共有2024名选手参赛") == ["2024名"]  # a year naming an edition
     assert texts("2021—2025年规划新建12所学校") == ["12所"]
 
 
@@ -94,6 +95,12 @@ def test_clauses_split_at_clause_marks_but_not_inside_a_number() -> None:
         ("不动产登记几个工作日内办结？", "个工作日", "time"),
         ("衡水湖蓄水量是多少？", "", "volume"),
         ("新建厂房面积是多少？", "", "area"),
+        # the money noun after the slot is what is measured, whoever is named before it
+        ("对新就业的硕士研究生给予多少安家补贴？", "", "money"),
+        ("高校毕业生最高可申请多少创业担保贷款？", "", "money"),
+        ("有多少企业获得补贴？", "", ""),  # a count of firms: a verb stands between the slot and the money
+        # a rate compared with another's is a share
+        ("农村居民收入增速比城镇居民高多少？", "", "percent"),
     ],
 )
 def test_the_question_types_the_figure_it_wants(question: str, unit: str, family: str) -> None:
