@@ -44,6 +44,8 @@ _FIGURE_RE = re.compile(
     # A time on a clock or a stopwatch, whole: "2小时09分17秒", "1分57秒36", "4分02秒".
     r"(?:(?<![\d.])(?P<clock>\d+小时\d{1,2}分(?:\d{1,2}秒(?:\d{1,2})?)?|\d+分\d{1,2}秒(?:\d{1,2}(?!\d))?)"
     rf"|(?P<pct>百分之)(?P<pnum>{_CHINESE}|{_ARABIC})"
+    # A ratio of parts, whole ("三次产业结构调整为7.7:37.9:54.4").
+    r"|(?<![\d.,A-Za-z第:：])(?P<ratio>\d+(?:\.\d+)?(?:[:：]\d+(?:\.\d+)?){1,3})(?![\d.:：])"
     rf"|(?<![\d.,A-Za-z第])(?P<num>{_ARABIC})(?:[多余]?(?:{_MAGNITUDE})?(?:{_UNIT_ALT})?{_RANGE}(?P<num2>{_ARABIC}))?"
     rf"|(?<![第])(?P<cn>{_CHINESE}))"
     rf"(?P<approx>[多余])?(?P<mag>{_MAGNITUDE})?(?P<approx2>[多余])?\s?(?P<unit>{_UNIT_ALT})?"
@@ -54,7 +56,7 @@ _HAN_RE = re.compile(r"[\u4e00-\u9fff]")
 _CN_DIGIT = re.compile(r"[零〇一二两三四五六七八九十]")
 _CN_NOT_FIGURES = frozenset({"一", "万一", "千万", "万万", "亿万"})  # the article 一 ("一个专班") and idioms
 # Clause marks; a half-width comma between digits is a thousands separator, not one.
-_CLAUSE_END = re.compile(r"[，、；;：:。！？!?]|,(?!\d{3}(?!\d))")
+_CLAUSE_END = re.compile(r"[，、；;。！？!?]|(?<!\d)[：:]|[：:](?!\d)|,(?!\d{3}(?!\d))")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +82,7 @@ def find_figures(text: str) -> tuple[FigureSpan, ...]:
             unit = "%"
         if m.group("clock"):
             unit = "秒"
-        number = m.group("num") or m.group("cn") or m.group("pnum") or m.group("clock") or ""
+        number = m.group("num") or m.group("cn") or m.group("pnum") or m.group("clock") or m.group("ratio") or ""
         if m.group("cn") is not None and (not unit or not _CN_DIGIT.search(number) or number in _CN_NOT_FIGURES):
             continue
         start, end = m.span()
@@ -140,7 +142,7 @@ def clauses(sentence: str) -> list[tuple[int, int]]:
 MEASURE_RE = re.compile(rf"(?:多少|几)(?:{_MAGNITUDE})?(?P<unit>{_UNIT_ALT}|钱|岁)?")
 _PERCENT_CUES = re.compile(r"增长|增幅|增速|下降|降幅|提高|提升|回落|比重|占比|占|百分之几|比例|率|同比|环比|上涨|下跌")
 _PERCENT_SLOT = re.compile(
-    r"(?:增长|增幅|增速|下降|降幅|提高|提升|回落|上涨|下跌|比重|占比|比例|率)(?:了|为|是|达到|约)?$"
+    r"(?:增长|增幅|增速|下降|降低|降幅|提高|提升|回落|上涨|下跌|比重|占比|比例|率)(?:了|为|是|达到|约)?$"
 )
 _MONEY_CUES = re.compile(
     r"投资|资金|收入|产值|总值|生产总值|金额|营收|营业额|税收|利润|贷款|融资|支出|补助|补贴|奖励|销售额|成交额|"

@@ -440,12 +440,14 @@ def test_rag_eval_scores_the_seed_questions_on_the_seed_index(
 # (0.923 / 0.844 / 0.812 right, 0.036 / 0.057 / 0.071 wrong).
 # figure_holdout2 (2026-12-03): 0.966 / 0.010 on its first run, 1.000 / 0.000 after that day's rules.
 # figure_holdout3 (2026-12-04): 0.926 / 0.020 on its first run, 0.989 / 0.000 after that day's rules.
+# figure_holdout4 (2026-12-04, written after figure_holdout3's rules): 0.940 / 0.014 first, 0.985 / 0.000 after.
 FIGURE_FLOORS = {
     "figure_dev": (0.97, 0.03),
     "figure_test": (0.93, 0.03),
     "figure_holdout": (0.94, 0.02),
     "figure_holdout2": (0.96, 0.02),
     "figure_holdout3": (0.96, 0.02),
+    "figure_holdout4": (0.96, 0.02),
 }
 
 

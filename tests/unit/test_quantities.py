@@ -57,6 +57,14 @@ def test_figures_keep_magnitude_unit_and_qualifier(sentence: str, expected: list
     assert texts(sentence) == expected
 
 
+def test_a_ratio_of_parts_is_one_figure() -> None:
+    assert "7.7:37.9:54.4" in texts("三次产业结构调整为7.7:37.9:54.4，结构持续优化")
+    bulletin = "北湾县三次产业结构调整为7.7:37.9:54.4，结构持续优化。"
+    assert answer("北湾县三次产业结构是多少？", bulletin) == "7.7:37.9:54.4"
+    sentence = "三次产业结构调整为7.7:37.9:54.4，城镇化率为64.7%"  # a colon between digits ends no clause
+    assert [sentence[a:b] for a, b in clauses(sentence)] == ["三次产业结构调整为7.7:37.9:54.4", "城镇化率为64.7%"]
+
+
 def test_dates_ordinals_and_the_article_one_are_not_figures() -> None:
     assert texts("2022年5月8日，第3次会议组建一个工作专班，统一部署") == []
     assert texts("2024北湾马拉松昨日开跑，共有2024名选手参赛") == ["2024名"]  # a year naming an edition
@@ -101,6 +109,7 @@ def test_clauses_split_at_clause_marks_but_not_inside_a_number() -> None:
         ("有多少企业获得补贴？", "", ""),  # a count of firms: a verb stands between the slot and the money
         # a rate compared with another's is a share
         ("农村居民收入增速比城镇居民高多少？", "", "percent"),
+        ("单位地区生产总值能耗降低多少？", "", "percent"),  # a cut asked, not the GDP named
     ],
 )
 def test_the_question_types_the_figure_it_wants(question: str, unit: str, family: str) -> None:
