@@ -9,7 +9,6 @@ from collections.abc import Generator as PieceStream
 from collections.abc import Sequence
 
 from rag.evidence import SentenceSupport, evidence_texts, score_sentences, term_weights
-from rag.figure_text import find_figures
 from rag.protocols import Reader
 from rag.quantities import (
     MIN_FOCUS,
@@ -20,7 +19,6 @@ from rag.quantities import (
     counted_term,
     focus_terms,
     listed_items,
-    names_another_item,
 )
 from rag.questions import (
     AnswerKind,
@@ -32,6 +30,7 @@ from rag.questions import (
     noun_words,
     pick_span,
 )
+from rag.span_figures import span_figure
 from rag.text import split_sentences
 from rag.types import Draft, Hit, ReaderSpan
 
@@ -192,7 +191,7 @@ class ExtractiveGenerator:
         floor = self.reader_rule_floor if qa.kind in self.rule_kinds else 0.0
         if qa.kind is AnswerKind.FIGURE:
             # A figure question's span must hold a figure of the asked kind whose clause names no other item
-            # (``_reader_figure``), so it may answer at less: at 0.7, 8 more news_dev questions right and no
+            # (``rag.span_figures``), so it may answer at less: at 0.7, 8 more news_dev questions right and no
             # other answer of any dev set changed but fh-q013, 城镇 income answered with 农村's, and nd-u10, 女生
             # asked and 男生's time given, which that clause check then ruled out (BENCHMARKS.md, 2026-12-04).
             floor = self.reader_figure_floor
@@ -220,7 +219,7 @@ class ExtractiveGenerator:
         """The reader's span when its calibrated probability reaches the threshold (and ``floor``) and it fits
         the question's kind: the sentence(s) holding it (to quote), the span (the short answer) and its
         probability; else None. A figure question's span must hold one figure of the asked kind, and the short
-        answer is that figure whole (``_reader_figure``)."""
+        answer is that figure whole (``rag.span_figures``)."""
         if span is None or span.probability < max(self.reader_threshold, floor) or not span.text.strip():
             return None
         if qa.kind is AnswerKind.FIGURE and not _has_digit(span.text):
@@ -230,7 +229,7 @@ class ExtractiveGenerator:
         text = hits[span.passage].chunk.text
         short = span.text.strip()
         if qa.kind is AnswerKind.FIGURE and question:
-            figure = _reader_figure(text, span, question)
+            figure = span_figure(text, span.start, span.end, question)
             if figure is None:
                 return None
             span = dataclasses.replace(span, start=figure[0], end=figure[1], text=text[figure[0] : figure[1]])
@@ -383,43 +382,6 @@ def _blank(text: str, spans: Sequence[tuple[int, int]]) -> str:
     for a, b in spans:
         chars[a:b] = " " * (b - a)
     return "".join(chars)
-
-
-def _reader_figure(text: str, span: ReaderSpan, question: str) -> tuple[int, int] | None:
-    """Where the short answer of a figure question read by the reader lies in ``text``: the one figure of the
-    asked kind the span overlaps, whole as the figure rules write it ("820米" → "约820米"; "32个国家和地区的146部"
-    → "146部" for 多少部影片), or None when the span holds none ("156亿元" for 多少辆, "31支" for 多少名) or
-    several. A bare number keeps the reader's tail (a unit the figure rules do not know: "438.60分")."""
-    bounds = [(a, b) for a, b in split_sentences(text) if a < span.end and span.start < b]
-    if not bounds:
-        return None
-    a, b = min(x for x, _ in bounds), max(y for _, y in bounds)
-    asked = asked_quantity(question)
-    compact = question.replace(" ", "")
-    found = [
-        f
-        for f in find_figures(text[a:b])
-        if a + f.start < span.end
-        and span.start < a + f.end
-        and asked.accepts(f) >= 1.0
-        and f.text.replace(" ", "") not in compact
-    ]
-    if len(found) != 1 or names_another_item(text[a:b], found[0].start, question):
-        return None
-    f = found[0]
-    start, end = a + f.start, a + f.end
-    tail = text[end : span.end]
-    if (not f.unit and 0 < len(tail) <= 2 and _HAN_ONLY_RE.fullmatch(tail)) or (
-        f.family == "time" and tail in _BEFORE_NOW
-    ):
-        end = span.end  # "438.60分"; "6000年前" (a time ago, not a duration)
-    return start, end
-
-
-_BEFORE_NOW = frozenset({"前", "以前", "之前"})
-
-
-_HAN_ONLY_RE = re.compile(r"[\u4e00-\u9fff]+")
 
 
 def _sentence_of(text: str, span: ReaderSpan) -> SentenceSupport:
