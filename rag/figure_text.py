@@ -163,6 +163,7 @@ _NOUN_FAMILY: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"蓄水量|库容|供水量|用水量|水量|排水量"), "volume"),
     (re.compile(r"货运量|产量|重量"), "mass"),
     (re.compile(r"成绩|用时|耗时"), "time"),
+    (re.compile(r"客流量|客流|客运量|旅客发送量|游客量|人流量"), "people"),  # counted in 人次
     (re.compile(r"装机容量|发电量|用电量"), "energy"),
     (re.compile(r"浓度"), "density"),
 )

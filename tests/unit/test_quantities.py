@@ -110,6 +110,7 @@ def test_clauses_split_at_clause_marks_but_not_inside_a_number() -> None:
         # a rate compared with another's is a share
         ("农村居民收入增速比城镇居民高多少？", "", "percent"),
         ("单位地区生产总值能耗降低多少？", "", "percent"),  # a cut asked, not the GDP named
+        ("重点监测的百货、购物中心客流量是多少？", "", "people"),  # 人次, not the sales beside it
     ],
 )
 def test_the_question_types_the_figure_it_wants(question: str, unit: str, family: str) -> None:
