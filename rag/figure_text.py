@@ -52,7 +52,7 @@ _FIGURE_RE = re.compile(
     rf"(?P<post>{_QUALIFIER_AFTER})?"
 )
 _YEAR_LIKE = re.compile(r"(?:19|20)\d{2}")
-_HAN_RE = re.compile(r"[\u4e00-\u9fff]")
+HAN_RE = re.compile(r"[\u4e00-\u9fff]")  # one Chinese character
 _CN_DIGIT = re.compile(r"[零〇一二两三四五六七八九十]")
 _CN_NOT_FIGURES = frozenset({"一", "万一", "千万", "万万", "亿万"})  # the article 一 ("一个专班") and idioms
 # Clause marks; a half-width comma between digits is a thousands separator, not one.
@@ -116,7 +116,7 @@ def _is_date(text: str, m: re.Match[str], unit: str) -> bool:
     if not unit and _YEAR_LIKE.fullmatch(number) and not m.group("mag") and not m.group("approx"):
         after = text[m.end() : m.end() + 1]
         # "2022-05", "2022.5"; and a year that names an edition ("2024北湾马拉松", "2023中国国际服贸会")
-        return after in ("年", "-", "/", ".") or bool(_HAN_RE.match(after))
+        return after in ("年", "-", "/", ".") or bool(HAN_RE.match(after))
     return False
 
 

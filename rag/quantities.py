@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from rag.figure_text import (
+    HAN_RE,
     IDENTIFIER_RE,
     MEASURE_RE,
     AskedQuantity,
@@ -155,7 +156,7 @@ def figure_choices(
             continue
         alone: tuple[str, ...] = ()
         missing: tuple[str, ...] = ()
-        content = "".join(_HAN_RE.findall(_FILLER_RE.sub("", own)))
+        content = "".join(HAN_RE.findall(_FILLER_RE.sub("", own)))
         unexplained = _unexplained(content, focus, compact_question)
         # A clause that opens with what the clause before it brought about ("发放普惠小微贷款64.3亿元，惠及小微企业
         # 和个体工商户1.27万户") has that clause as its subject, and its own words name what the figure counts.
@@ -477,7 +478,7 @@ def clause_focus(sentence: str, start: int, focus: Sequence[_Term], weights: Map
         return 0.0
     spans = clauses(sentence)
     k = next((i for i, (s, e) in enumerate(spans) if s <= start < e), len(spans) - 1)
-    if k + 1 < len(spans) and not _HAN_RE.search(_DATE_ONLY.sub("", sentence[spans[k][0] : spans[k][1]])):
+    if k + 1 < len(spans) and not HAN_RE.search(_DATE_ONLY.sub("", sentence[spans[k][0] : spans[k][1]])):
         k += 1  # "5月20日，湖州市…考试顺利结束": a clause that is only the date dates the next one
     own = sentence[spans[k][0] : spans[k][1]].lower()
     prev = sentence[spans[k - 1][0] : spans[k - 1][1]].lower() if k else ""
@@ -568,7 +569,6 @@ _MIN_PRECISION = 0.3
 _SLOT_RE = re.compile(r"多少|几|是多少|有多少|百分之几")
 
 
-_HAN_RE = re.compile(r"[\u4e00-\u9fff]")
 # Words that carry no content of their own in a clause ("其中", "分别", "达到"): not what makes it elliptical.
 _FILLER_RE = re.compile(r"其中|分别|共计|累计|合计|达到|全年|同比|增长|、|\s")
 _ELLIPTICAL_CHARS = 4  # a clause with at most this many content characters besides its figure continues another

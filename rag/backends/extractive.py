@@ -213,8 +213,8 @@ class ExtractiveGenerator:
         qa: QuestionAnalysis,
         hits: Sequence[Hit],
         *,
+        question: str,
         floor: float = 0.0,
-        question: str = "",
     ) -> tuple[SentenceSupport, str, float] | None:
         """The reader's span when its calibrated probability reaches the threshold (and ``floor``) and it fits
         the question's kind: the sentence(s) holding it (to quote), the span (the short answer) and its
@@ -228,7 +228,7 @@ class ExtractiveGenerator:
             return None  # 哪家公司 answered with a person or a place
         text = hits[span.passage].chunk.text
         short = span.text.strip()
-        if qa.kind is AnswerKind.FIGURE and question:
+        if qa.kind is AnswerKind.FIGURE:
             figure = span_figure(text, span.start, span.end, question)
             if figure is None:
                 return None
@@ -268,7 +268,8 @@ class ExtractiveGenerator:
         if best is None:
             # "获得了多少枚金牌": no near-best sentence names the thing counted, so none is about the asked
             # quantity; a quote "without a figure" would be of something else.
-            counted = next((t for t in focus if t.text == counted_term(focus, question)), None)
+            counted_word = counted_term(focus, question)
+            counted = next((t for t in focus if t.text == counted_word), None)
             if counted is not None and not any(
                 counted.match(hits[c.hit_index].chunk.text[c.start : c.end].lower()) >= 1.0 for c in pool
             ):
