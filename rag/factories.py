@@ -129,6 +129,11 @@ def create_generator(
     the reader goes to every factory, which may ignore it."""
     extra: dict[str, Any] = {}
     if reader is not None and reader_cfg is not None:
-        extra = {"reader": reader, "reader_threshold": reader_cfg.threshold, "reader_passages": reader_cfg.passages}
+        extra = {
+            "reader": reader,
+            "reader_threshold": reader_cfg.threshold,
+            "reader_passages": reader_cfg.passages,
+            "reader_figure_floor": reader_cfg.figure_floor,
+        }
     generator: Generator = registry.create("generator", backend or cfg.backend, cfg, **extra)
     return generator

@@ -151,10 +151,20 @@ def _onnx_reader(cls: Any, cfg: Any) -> Any:
 # A generator factory that names ``reader`` gets the learned reader (or None) and its settings.
 @register("generator", "extractive", "rag.backends.extractive:ExtractiveGenerator")
 def _extractive(
-    cls: Any, cfg: Any, *, reader: Any = None, reader_threshold: float | None = None, reader_passages: int = 2
+    cls: Any,
+    cfg: Any,
+    *,
+    reader: Any = None,
+    reader_threshold: float | None = None,
+    reader_passages: int = 2,
+    reader_figure_floor: float = 0.7,
 ) -> Any:
     return cls(
-        min_support=cfg.min_support, reader=reader, reader_threshold=reader_threshold, reader_passages=reader_passages
+        min_support=cfg.min_support,
+        reader=reader,
+        reader_threshold=reader_threshold,
+        reader_passages=reader_passages,
+        reader_figure_floor=reader_figure_floor,
     )
 
 

@@ -233,6 +233,13 @@ class ReaderSettings(BaseModel):
         description="Calibrated probability below which a span gives no short answer (default: the model's).",
     )
     passages: int = Field(2, ge=1, le=20, description="Top passages the reader reads.")
+    figure_floor: float = Field(
+        0.7,
+        ge=0,
+        le=1,
+        description="Calibrated probability a span needs to answer a figure question the figure rules left "
+        "without a figure (it must also hold one figure of the asked kind).",
+    )
     focus_windows: int = Field(
         1,
         ge=0,
