@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 
+from rag.figure_text import find_figures
 from rag.questions import QuestionAnalysis, Term
 from rag.text import split_sentences
 from rag.types import Hit
@@ -38,6 +39,9 @@ class SentenceSupport:
 # A sentence opening with 其中 breaks down the one before it: "年末共有971个气象站。其中，无人值守气象站931个。"
 CONTINUES_RE = re.compile(r"\s*其中")
 CONTINUED_CREDIT = 0.9
+# The parts of a ；-chain share the subject its first part names before its first figure ("江城市市属国有企业实现
+# 营业收入1,268.5亿元…；利润总额84.3亿元…；上缴税费61.9亿元"): a later part holds those words at this credit.
+LEAD_CREDIT = 0.6
 
 
 def _context(hit: Hit) -> str:
@@ -101,9 +105,13 @@ def score_sentences(
         ]
         previous: tuple[int, int] | None = None
         antecedent: tuple[int, int] | None = None
+        lead = ""
         for start, end in _sentences(text):
             chained = antecedent is not None
             sentence = text[start:end].lower()
+            in_chain = previous is not None and text[previous[0] : previous[1]].rstrip()[-1:] in ("；", ";")
+            if not in_chain:
+                lead = sentence_lead(sentence)
             if previous is not None and CONTINUES_RE.match(sentence):
                 antecedent = previous
             elif not (
@@ -119,8 +127,44 @@ def score_sentences(
                     covered.add(t.text)
                 elif before:
                     m = CONTINUED_CREDIT * t.match(before)
+                elif in_chain and lead:
+                    m = LEAD_CREDIT * t.match(lead)
                 got += weight * max(m, floor)
             support = penalty * got / total
             out.append(SentenceSupport(i, start, end, support, frozenset(covered), support + prior, antecedent))
             previous = (start, end)
     return out
+
+
+def sentence_lead(sentence: str) -> str:
+    """What a sentence says before its first figure: the subject that the later parts of its ；-chain share."""
+    figures = find_figures(sentence)
+    return sentence[: figures[0].start] if figures else ""
+
+
+def chain_head(text: str, start: int) -> tuple[int, int] | None:
+    """The first part of the ；-chain whose later part starts at ``start`` of ``text``; None when the sentence there
+    starts a sentence of its own."""
+    spans = _sentences(text)
+    k = next((i for i, (a, _) in enumerate(spans) if a == start), None)
+    if not k:
+        return None
+    first = k
+    while first > 0 and text[spans[first - 1][0] : spans[first - 1][1]].rstrip()[-1:] in ("；", ";"):
+        first -= 1
+    return spans[first] if first < k else None
+
+
+def chain_focus(focus: list[Term], sentence: str, text: str, start: int) -> list[Term]:
+    """A later part of a ；-chain ("…市属国有企业实现营业收入…；利润总额84.3亿元，增长9.2%；…") has the subject its
+    first part names before its first figure: when the part names something asked that the first part does not
+    (利润总额), the subject's words need not be in its own clauses."""
+    head = chain_head(text, start)
+    if head is None:
+        return focus
+    first = text[head[0] : head[1]].lower()
+    low = sentence.lower()
+    if not any(t.match(low) >= 1.0 and t.match(first) == 0.0 for t in focus):
+        return focus
+    lead = sentence_lead(first)
+    return [t for t in focus if t.match(low) > 0 or t.match(lead) < 1.0]

@@ -11,13 +11,15 @@ from dataclasses import dataclass
 _UNIT_FAMILIES: dict[str, str] = {
     "money": "元 美元 欧元 港元 英镑 日元 韩元 卢布 澳元 元/平方米 元/吨 元/亩 元/人 元/月",
     "density": "微克/立方米 毫克/立方米 毫克/升 人/平方公里 公斤/亩 千克/亩",
-    "percent": "% ％ ‰ 个百分点 百分点 成",
+    "percent": "% ％ ‰ 个百分点 百分点 成 /10万 /十万 /万",  # a rate per 100,000 ("孕产妇死亡率8.1/10万")
     "length": "公里 千米 米 厘米 毫米 里 延米 海里",
     "area": "平方米 平方公里 平方千米 亩 公顷 顷 标准亩",
     "volume": "立方米 方 升 毫升 标方",
     "mass": "吨 千克 公斤 克 斤 担",
     "energy": "千瓦时 千瓦 兆瓦 瓦 度 伏 千伏 吉瓦",
     "time": "个工作日 工作日 个小时 小时 分钟 秒 个月 月 周 年 天 日 夜",
+    "age": "岁 周岁",
+    "temperature": "℃ °C 摄氏度",
     "people": "人次 人 名 位 人口",
     "count": (
         "个 项 户 家 所 座 套 辆 台 件 件次 批次 台次 项次 场次 场 次 批 条 栋 幢 间 处 只 头 株 棵 本 册 部 "
@@ -83,7 +85,11 @@ def find_figures(text: str) -> tuple[FigureSpan, ...]:
         if m.group("clock"):
             unit = "秒"
         number = m.group("num") or m.group("cn") or m.group("pnum") or m.group("clock") or m.group("ratio") or ""
-        if m.group("cn") is not None and (not unit or not _CN_DIGIT.search(number) or number in _CN_NOT_FIGURES):
+        if (
+            m.group("cn") is not None
+            and (not unit or not _CN_DIGIT.search(number) or number in _CN_NOT_FIGURES)
+            and not _one_tenth(text, m, number, unit)
+        ):
             continue
         start, end = m.span()
         if not number or end - start == 0:
@@ -97,6 +103,11 @@ def find_figures(text: str) -> tuple[FigureSpan, ...]:
     return tuple(out)
 
 
+def _one_tenth(text: str, m: re.Match[str], number: str, unit: str) -> bool:
+    """「一成」 is a share ("按评估价的一成给予奖励"), not the article 一; 「一成不变」 is an idiom."""
+    return number == "一" and unit == "成" and not text.startswith(("不变", "为"), m.end())
+
+
 def _is_identifier(text: str, m: re.Match[str], number: str) -> bool:
     """A bare number that names rather than counts: zero-padded ("03合同段") or followed by what it numbers
     ("03标", "19号线", "3期")."""
@@ -106,13 +117,16 @@ def _is_identifier(text: str, m: re.Match[str], number: str) -> bool:
 _NUMBERS_A_NAME = re.compile(r"\s?(?:号|标|合同段|标段|段|线|期|届|楼|层|路|站|区|栋|单元)")
 
 
+_WITHIN = ("以内", "之内", "内")
+
+
 def _is_date(text: str, m: re.Match[str], unit: str) -> bool:
     """A calendar reference rather than a quantity: a year ("2022年", "2022—2025年"), a month or a day."""
     number = m.group("num") or ""
     if unit == "年" and _YEAR_LIKE.fullmatch(number) and not m.group("pre") and not m.group("mag"):
         return True
-    if unit in ("月", "日") and not m.group("pre") and not m.group("approx"):
-        return True  # "5月", "8日": "个月" and "天" are the durations
+    if unit in ("月", "日") and not m.group("pre") and not m.group("approx") and m.group("post") not in _WITHIN:
+        return True  # "5月", "8日": "个月" and "天" are the durations, and so is "十五日内"
     if not unit and _YEAR_LIKE.fullmatch(number) and not m.group("mag") and not m.group("approx"):
         after = text[m.end() : m.end() + 1]
         # "2022-05", "2022.5"; and a year that names an edition ("2024北湾马拉松", "2023中国国际服贸会")
@@ -153,30 +167,36 @@ _MONEY_CUES = re.compile(
 )
 _PEOPLE_CUES = re.compile(r"人数|人口|就业|毕业生|学生|员工|职工|干部|队员|志愿者|游客|患者|居民|群众|村民|农民")
 _TIME_ASK = re.compile(
-    r"多少(?:个)?(?:年|月|天|日|小时|分钟|工作日)|几(?:个)?(?:年|月|天|小时|工作日)|多久|多长时间|时限|期限|工期|时长|用时|耗时|时效|周期|停时|天数(?![比占率])|历时"
+    r"多少(?:个)?(?:年|月|天|日|小时|分钟|工作日)|几(?:个)?(?:年|月|天|小时|工作日)|多久|多长时间|时限|期限|工期|时长|时数|用时|耗时|时效|周期|停时|天数(?![比占率])|历时"
     r"|时间(?:压缩|缩短|减少|控制)?(?:了|为|是|在)?(?:到|至)?(?:多少|几)"
 )
 # Measured nouns whose figures have one family whatever the question's wording ("蓄水量是多少" → 立方米).
 _NOUN_FAMILY: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"面积|用地|占地|建筑面积"), "area"),
     (re.compile(r"里程|长度|距离|总长"), "length"),
+    (re.compile(r"降水量|降雨量|雨量|降雪量"), "length"),  # in 毫米
     (re.compile(r"蓄水量|库容|供水量|用水量|水量|排水量"), "volume"),
     (re.compile(r"货运量|产量|重量"), "mass"),
     (re.compile(r"成绩|用时|耗时"), "time"),
     (re.compile(r"客流量|客流|客运量|旅客发送量|游客量|人流量"), "people"),  # counted in 人次
     (re.compile(r"装机容量|发电量|用电量"), "energy"),
     (re.compile(r"浓度"), "density"),
+    (re.compile(r"气温|温度|水温|体温"), "temperature"),
+    (re.compile(r"寿命|年龄|岁数"), "age"),
 )
 # The question ends with the money noun its slot measures ("多少安家补贴？", "多少创业担保贷款"), with no verb
 # between them that would make the slot count something else ("多少企业获得补贴").
 _MONEY_AFTER_SLOT = re.compile(
     rf"(?:(?!获得|享受|得到|领取|申请|使用|拿到|收到|用于|参与|参加)[\u4e00-\u9fff]){{0,6}}?(?:{_MONEY_CUES.pattern})[？?。]?\s*"
 )
-_UNIT_FAMILY_EQUIV = {"钱": "money", "岁": "time"}
+_UNIT_FAMILY_EQUIV = {"钱": "money"}
 # A share of a reference asked for ("恢复到2019年同期的多少", "相当于全省平均水平的多少", "完成年度计划的多少").
 _SHARE_OF_RE = re.compile(
     r"(?:同期|上年|去年|全年|年度|计划|预算|目标|平均水平|水平|总量|总数|总额|全国|全省|全市)的(?:多少|几)"
+    r"|按[^，,。？?]{1,12}的(?:多少|几)(?!倍)"  # "按评估价的多少给予奖励" → 一成
 )
+# A departure from the usual ("降水量较常年偏多多少"): in the noun's own unit or as a share (偏多12%, 偏高0.8℃).
+_DEPARTURE_RE = re.compile(r"偏[多少高低]了?$")
 # A rate compared with another's ("增速比城镇居民高多少", "覆盖率比全省平均水平高出多少").
 _RATE_COMPARED = re.compile(r"(?:比重|占比|增幅|增速|增长率|率)[^，,。？?]{0,14}?(?:高|低|快|慢)出?了?\s*$")
 _CUT_RE = re.compile(r"压缩|缩短|减少|降低|精简|节省|提速")
@@ -239,6 +259,16 @@ class AskedQuantity:
         return 1.0 if figure.family != "time" else 0.0
 
 
+def _time_is_condition(question: str, time: re.Match[str]) -> bool:
+    """A time noun that sets a condition rather than names the asked quantity: 「在签约期限内…每户奖励多少」 (a period
+    with 内 after it), 「按时限办结的…补贴多少」 (a money noun between it and the slot)."""
+    if re.search(r"多少|几|多久|多长", time.group()):
+        return False
+    slot = MEASURE_RE.search(question, time.end())
+    between = question[time.end() : slot.start() if slot else len(question)]
+    return between.startswith(("内", "之内")) or bool(_MONEY_CUES.search(between))
+
+
 @functools.lru_cache(maxsize=1024)
 def asked_quantity(question: str) -> AskedQuantity:
     """The unit and family a figure question asks for: its measure word (多少公里 → 公里, 多少人 → people),
@@ -246,7 +276,8 @@ def asked_quantity(question: str) -> AskedQuantity:
     q = question.strip()
     if re.search(r"百分之(?:几|多少)|百分比|几成", q) or _SHARE_OF_RE.search(q):
         return AskedQuantity("", "percent")  # "恢复到2019年同期的多少", "完成预算的百分之多少"
-    if _TIME_ASK.search(q):
+    time = _TIME_ASK.search(q)
+    if time and not _time_is_condition(q, time):
         m = MEASURE_RE.search(q)
         unit = m.group("unit") if m and m.group("unit") in UNIT_FAMILY else ""
         # A cut asked without its end point ("压缩办理时限多少", not "压缩到多少") may be given as a share.
@@ -279,7 +310,7 @@ def asked_quantity(question: str) -> AskedQuantity:
     tail = before[-8:]
     for pattern, family in _NOUN_FAMILY:
         if pattern.search(tail) and not _MONEY_CUES.search(tail[-3:]):
-            return AskedQuantity("", family)
+            return AskedQuantity("", family, "percent" if _DEPARTURE_RE.search(before) else "")
     # The measured noun is the last cue before the slot ("城乡居民基础养老金…" → money, not people); a rate per
     # head ("每千人口床位数", "人均…") names no people being counted.
     cues = _PER_HEAD_RE.sub(lambda m: " " * len(m.group()), before or q)

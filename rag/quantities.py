@@ -123,7 +123,8 @@ def figure_choices(
     matches = {t.text: [_clause_match(t, c) for c in texts] for t in focus}
     n = len(spans)
     clause_of = {f.start: next((i for i, (s, e) in enumerate(spans) if s <= f.start < e), n - 1) for f in figures}
-    fits = {f.start: asked.accepts(f) for f in figures}
+    counted = counted_term(focus, question)
+    fits = {f.start: asked.accepts(f) or _general_measure(f, asked, low, counted) for f in figures}
     accepted = {clause_of[f.start] for f in figures if fits[f.start] > 0.0}
     distinct = {
         t.text: weights.get(t.text, 1.0) * math.log(1.0 + n / max(1, sum(m > 0 for m in matches[t.text])))
@@ -132,7 +133,6 @@ def figure_choices(
     positions = {t.text: [m.start() for m in re.finditer(re.escape(t.text), low)] for t in focus}
     towards = bool(_TOWARDS_ASK.search(question))
     stock_asked, flow_asked = bool(_STOCK.search(question)), bool(_FLOW.search(question))
-    counted = counted_term(focus, question)
     head = counted or _head_term(focus, question)
     head_pairs = [
         (a.text, b.text)
@@ -211,6 +211,14 @@ def figure_choices(
     return out
 
 
+def _general_measure(f: FigureSpan, asked: AskedQuantity, low: str, counted: str) -> float:
+    """0.5 for a count written with the general measure word 个 right after the thing counted ("医院58个") when the
+    question asks with another ("多少家医院"); else 0."""
+    if f.unit != "个" or asked.family != "count" or not asked.unit or not counted:
+        return 0.0
+    return 0.5 if low[: f.start].endswith(counted) else 0.0
+
+
 def _nearness(f: FigureSpan, low: str, positions: Mapping[str, Sequence[int]], counted: str) -> float:
     """A focus word right before the figure (or just after it), and the counted noun right after it."""
     near = 0.0
@@ -261,7 +269,7 @@ def _respective(
         if len(listed) < 2:
             continue
         cut = max(sentence.rfind(c, 0, m.start()) for c in "，,；;。：:！？!?")
-        head = sentence[cut + 1 : m.start()]
+        head = re.sub(r"^\s*其中[，,]?", "", sentence[cut + 1 : m.start()])  # "其中风电、光伏装机分别为…"
         items = [x for x in _ITEM_SPLIT_RE.split(head) if x]
         region = head + (sentence[spans[k - 1][0] : spans[k - 1][1]] if k else "")
         if len(listed) == 2 and "城乡" in region and not re.search("城镇|城市|农村|乡村", region):
@@ -541,6 +549,9 @@ def _total_of_listed(lead: str, question: str) -> bool:
     for items in listed_items(lead):
         end = items[-1][1]
         if not _TOTAL_WORD_RE.search(lead[end : end + 8]):
+            continue
+        # The question writes the list as the text does ("无预算、超预算支出共计多少"): it asks for the total.
+        if all(lead[max(0, a[1] - 2) : b[0] + 2] in question for a, b in itertools.pairwise(items)):
             continue
         named = [lead[a:b] in question for a, b in items]
         if any(named) and not all(named):

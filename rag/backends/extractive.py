@@ -8,7 +8,7 @@ import re
 from collections.abc import Generator as PieceStream
 from collections.abc import Sequence
 
-from rag.evidence import SentenceSupport, evidence_texts, score_sentences, term_weights
+from rag.evidence import SentenceSupport, chain_focus, evidence_texts, score_sentences, term_weights
 from rag.protocols import Reader
 from rag.quantities import (
     MIN_FOCUS,
@@ -255,6 +255,8 @@ class ExtractiveGenerator:
             text = hits[c.hit_index].chunk.text
             sentence = text[c.start : c.end]
             own = _own_focus(focus, sentence, text, c.antecedent)
+            if own and c.antecedent is None:
+                own = chain_focus(own, sentence, text, c.start)
             choice = best_figure(sentence, asked, own, weights, question) if own else None
             if choice is None or choice.focus < MIN_FOCUS:
                 continue

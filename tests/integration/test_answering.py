@@ -448,6 +448,7 @@ FIGURE_FLOORS = {
     "figure_holdout2": (0.96, 0.02),
     "figure_holdout3": (0.96, 0.02),
     "figure_holdout4": (0.96, 0.02),
+    "figure_holdout5": (0.96, 0.02),
 }
 
 

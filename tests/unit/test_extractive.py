@@ -573,3 +573,47 @@ def test_a_read_figure_answers_at_the_figure_floor_where_the_rules_find_none() -
     assert draft.short_answer == "2小时10分05秒" and draft.reader_probability == 0.75
     _, draft = drain(ExtractiveGenerator(reader=ScriptedReader("2小时10分05秒", 0.65)).generate(question, MARATHON))
     assert draft.short_answer is None  # below the figure floor
+
+
+WEATHER = "南屏县年平均气温15.2℃，较常年偏高0.6℃；年降水量982.4毫米，较常年偏少8%。"
+CHAIN = "2024年，南屏县县属国有企业实现营业收入86.4亿元，增长5.2%；利润总额6.1亿元，增长11.4%；上缴税费3.3亿元。"
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "expected"),
+    [
+        # the later parts of a ；-chain share the subject of its first part
+        ("南屏县县属国有企业利润总额是多少？", CHAIN, "6.1亿元"),
+        ("南屏县县属国有企业利润总额增长多少？", CHAIN, "11.4%"),
+        ("南屏县县属国有企业营业收入增长多少？", CHAIN, "5.2%"),
+        # a 分别 list after 其中: the list's items are 水电 and 风电, and 装机 is their shared noun
+        (
+            "南屏县风电装机容量是多少？",
+            "南屏县发电装机容量98万千瓦，其中水电、风电装机分别为31万千瓦和22万千瓦。",
+            "22万千瓦",
+        ),
+        # a total asked with the list as the text writes it
+        ("南屏县虚列、多列支出共计多少？", "审计发现，南屏县2个单位虚列、多列支出共计318.5万元；", "318.5万元"),
+        # a count asked with 家 written with 个
+        ("南屏县有多少家幼儿园？", "南屏县共有学校96个，其中幼儿园41个、小学38个。", "41个"),
+        # weather: degrees and millimetres, departures as the text gives them
+        ("南屏县年降水量较常年偏少多少？", WEATHER, "8%"),
+        ("南屏县年平均气温较常年偏高多少？", WEATHER, "0.6℃"),
+        ("南屏县全年日照时数是多少？", "南屏县全年日照时数1,540.2小时，比常年偏少62小时。", "1,540.2小时"),
+        # a period with 内 in the question is its condition; the slot asks for money
+        (
+            "南屏县在规定期限内完成改造的每户奖励多少？",
+            "南屏县规定，在规定期限内完成改造的，每户给予奖励2000元。",
+            "2000元",
+        ),
+    ],
+)
+def test_chained_subjects_lists_after_qizhong_weather_and_conditions(question: str, text: str, expected: str) -> None:
+    _, draft = run(question, [make_hit(text)])
+    assert draft.grounded and draft.short_answer == expected
+
+
+def test_a_count_of_another_thing_written_with_ge_does_not_answer_a_jia_question() -> None:
+    # 个 stands in for 家 only right after the thing counted: 三个 counts the bases, not the firms in them
+    _, draft = run("南屏县创业孵化基地入驻企业有多少家？", [make_hit("南屏县建成创业孵化基地三个，入驻企业持续增加。")])
+    assert draft.short_answer is None

@@ -331,3 +331,36 @@ def test_parallel_items_and_the_asked_kind(question: str, sentence: str, expecte
 def test_a_leading_place_ends_before_a_time_word() -> None:
     subject = {t.text for t in analyse_question("梅岭县一季度农村居民人均可支配收入是多少？").terms if t.subject}
     assert subject == {"梅岭", "县"}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("南屏县年平均气温15.2℃，较常年偏高0.6℃。", ["15.2℃", "0.6℃"]),  # a temperature keeps its sign
+        ("南屏县人均预期寿命78.6岁。", ["78.6岁"]),  # an age keeps 岁
+        ("南屏县孕产妇死亡率为9.6/10万，新生儿死亡率为1.9‰。", ["9.6/10万", "1.9‰"]),  # a rate per 100,000
+        ("申请人应在收到通知之日起十日内补正材料。", ["十日内"]),  # a period, not the 10th of a month
+        ("会议定于5月10日召开。", []),  # … which this is
+        ("对按期签约的，按评估价的一成给予奖励。", ["一成"]),  # a share, not the article 一
+        ("这一做法多年来一成不变。", []),  # an idiom
+    ],
+)
+def test_temperatures_ages_rates_periods_and_shares_are_whole_figures(sentence: str, expected: list[str]) -> None:
+    assert texts(sentence) == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "family", "also"),
+    [
+        ("南屏县年降水量是多少？", "length", ""),  # precipitation is in 毫米, not a volume
+        ("南屏县年降水量较常年偏少多少？", "length", "percent"),  # a departure: in 毫米 or as a share
+        ("南屏县年平均气温较常年偏高多少？", "temperature", "percent"),
+        ("南屏县全年日照时数是多少？", "time", ""),
+        ("南屏县人均预期寿命是多少？", "age", ""),
+        ("南屏县在规定期限内完成改造的每户奖励多少？", "money", ""),  # the period is a condition, not asked
+        ("南屏县按期签约的按评估价的多少给予奖励？", "percent", ""),  # a share of a reference
+    ],
+)
+def test_the_asked_kind_of_weather_ages_and_conditions(question: str, family: str, also: str) -> None:
+    asked = asked_quantity(question)
+    assert (asked.family, asked.also) == (family, also)
