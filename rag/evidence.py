@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 
+from rag.figure_text import HAN_RE as _HAN_RE
 from rag.figure_text import find_figures
-from rag.questions import QuestionAnalysis, Term
+from rag.questions import AnswerKind, QuestionAnalysis, Term
 from rag.text import split_sentences
 from rag.types import Hit
 
@@ -79,11 +80,13 @@ def score_sentences(
     context_credit: float,
     missing_penalty: float,
     subject_credit: float = 0.0,
+    question: str = "",
 ) -> list[SentenceSupport]:
     """Every sentence of every hit with its support: the weighted share of the question's words it holds
     (words found only elsewhere in its hit count ``context_credit``), times ``missing_penalty`` for each
     specific word (year, name) that its hit lacks. The question's subject (its year and leading place) found
-    elsewhere in the hit counts ``subject_credit``: a report states them once for all its sentences. A sentence
+    elsewhere in the hit counts ``subject_credit``: a report states them once for all its sentences; so do the
+    words after them that the hit's title writes as one phrase (``title_topic``, given the ``question``). A sentence
     that opens with 其中 holds the words of the sentence it breaks down at ``CONTINUED_CREDIT``."""
     total = sum(weights.values()) or 1.0
     out: list[SentenceSupport] = []
@@ -100,9 +103,13 @@ def score_sentences(
         penalty = missing_penalty**missing
         prior = 0.02 * (len(hits) - i) / len(hits)
         # each word's weight, and the credit it gets in any sentence of this hit from being elsewhere in it
+        # (figure questions: a date or a name in a sentence without the topic answers something else too often)
+        topic = title_topic(qa.terms, question, hit.title) if question and qa.kind is AnswerKind.FIGURE else ()
         floors = [
-            (t, weights[t.text], (subject_credit if t.subject else context_credit) * in_hit[t.text]) for t in qa.terms
+            (t, weights[t.text], (subject_credit if t.subject or t.text in topic else context_credit) * in_hit[t.text])
+            for t in qa.terms
         ]
+        plain = [(t, w, context_credit * in_hit[t.text] if t.text in topic else f) for t, w, f in floors]
         previous: tuple[int, int] | None = None
         antecedent: tuple[int, int] | None = None
         lead = ""
@@ -121,7 +128,7 @@ def score_sentences(
             before = text[antecedent[0] : antecedent[1]].lower() if antecedent else ""
             got = 0.0
             covered = set()
-            for t, weight, floor in floors:
+            for t, weight, floor in plain if topic and names_another_of_kind(topic, sentence) else floors:
                 m = t.match(sentence)
                 if m > 0:
                     covered.add(t.text)
@@ -168,3 +175,40 @@ def chain_focus(focus: list[Term], sentence: str, text: str, start: int) -> list
         return focus
     lead = sentence_lead(first)
     return [t for t in focus if t.match(low) > 0 or t.match(lead) < 1.0]
+
+
+def title_topic(terms: Sequence[Term], question: str, title: str) -> tuple[str, ...]:
+    """The words the question opens with (after its place and year) that the hit's title writes as one phrase:
+    「青柳半程马拉松男子组冠军成绩是多少」 over 「2024年青柳半程马拉松赛事综述」 → 青柳, 半程, 马拉松. The document is
+    about them, as a report is about its place: its sentences need not repeat them. In question order."""
+    low, head = question.lower(), title.lower()
+    if not head:
+        return ()
+    rest = low
+    for t in terms:
+        if t.subject:
+            rest = rest.replace(t.text, "", 1)
+    rest = rest.lstrip()
+    words: list[str] = []
+    phrase = ""
+    for t in (t for t in terms if not t.subject):
+        if not rest.startswith(t.text) or phrase + t.text not in head:
+            break
+        phrase += t.text
+        words.append(t.text)
+        rest = rest[len(t.text) :]
+    return tuple(words) if len(phrase) >= 3 else ()
+
+
+def names_another_of_kind(topic: Sequence[str], sentence: str) -> bool:
+    """Whether ``sentence`` writes the topic's head word after other characters than the topic's: 「德大铁路全长
+    290公里」 in the article on 德龙烟铁路 is about another railway, so the topic's words are not its own; 「假期八天…」
+    in a report on the 国庆假期 is about the same holiday."""
+    if len(topic) < 2:
+        return False
+    head, prefix = topic[-1], "".join(topic[:-1])
+    for m in re.finditer(re.escape(head), sentence):
+        before = sentence[: m.start()]
+        if not before.endswith(prefix) and _HAN_RE.match(before[-1:]):
+            return True
+    return False

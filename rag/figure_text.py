@@ -156,7 +156,7 @@ def clauses(sentence: str) -> list[tuple[int, int]]:
 MEASURE_RE = re.compile(rf"(?:多少|几)(?:{_MAGNITUDE})?(?P<unit>{_UNIT_ALT}|钱|岁)?")
 _PERCENT_CUES = re.compile(r"增长|增幅|增速|下降|降幅|提高|提升|回落|比重|占比|占|百分之几|比例|率|同比|环比|上涨|下跌")
 _PERCENT_SLOT = re.compile(
-    r"(?:增长|增幅|增速|下降|降低|降幅|提高|提升|回落|上涨|下跌|比重|占比|比例|率)(?:了|为|是|达到|约)?$"
+    r"(?:增长|增幅|增速|下降|降低|降幅|提高|提升|回落|上涨|下跌|比重|占比|比例|率|占)(?:了|为|是|达到|约)?$"
 )
 _MONEY_CUES = re.compile(
     r"投资|资金|收入|产值|总值|生产总值|金额|营收|营业额|税收|利润|贷款|融资|支出|补助|补贴|奖励|销售额|成交额|"
@@ -232,12 +232,14 @@ class AskedQuantity:
 
     unit: str
     family: str
-    also: str = ""  # a second family that answers too ("压缩办理时限多少": days, or a share "60%以上")
+    also: str = (
+        ""  # a second family that answers too ("压缩办理时限多少": days, or a share "60%以上"); "number": a bare one
+    )
 
     def accepts(self, figure: FigureSpan) -> float:
         """1 for a figure of the asked unit or family, 0.5 for a bare number where any figure may do,
         0 for a figure of another kind (it answers something else)."""
-        if self.also and figure.family == self.also:
+        if self.also and (figure.family == self.also or (self.also == "number" and not figure.unit)):
             return 1.0
         if figure.family == "time" and self.family != "time":
             return 0.0  # durations answer only questions about time ("近20年" is not a quantity asked)
@@ -301,6 +303,8 @@ def asked_quantity(question: str) -> AskedQuantity:
     to_level = bool(re.search(r"[到至]\s*$", before))  # "提高到多少": a level, typed by its noun below
     # "参保率达到多少", "存贷比是多少" (a ratio named …比, not 同比/环比/相比/对比 before a change)
     rate = re.search(r"(?:率|比重|占比|比例|(?<![同环相对])比)(?:达到|达|为|是|提高到|提升到|降到|降至)?\s*$", before)
+    if rate and re.match(r"比(?![重例])", rate.group()):
+        return AskedQuantity("", "percent", "number")  # "性别比是多少": 103.85, a ratio written as a bare number
     if rate or (not to_level and _PERCENT_SLOT.search(before.rstrip("了是为约达 "))):
         return AskedQuantity("", "percent")
     if re.search(r"(?:比重|占比|比例|增幅|增速|增长率|率)(?:是|为|有)?(?:多少|多大|几)?[？?]?$", q):

@@ -142,6 +142,7 @@ def figure_choices(
     boost = {t.text: (_HEAD_BOOST if t.text == head else 1.0) for t in focus}
     total = sum(weights.get(t.text, 1.0) * boost[t.text] for t in focus)
     topic = _topic_clauses(sentence, spans, figures)
+    cue = _slot_cue(compact_question.lower())
     respective = _respective(sentence, low, spans, figures, focus, weights, question)
     out: list[FigureChoice] = []
     for f in figures:
@@ -205,10 +206,22 @@ def figure_choices(
         if f.start in respective:  # "A、B分别达到152家、3327家": the figure in the asked item's place
             cover = max(cover, MIN_FOCUS) if respective[f.start] > 0 else cover
             direction += respective[f.start]
+        if cue and f.start not in respective and low[: f.start].endswith(cue):
+            near += _SLOT_BONUS  # "提供风险保障多少" → "提供风险保障98.2亿元": the figure stands where the slot does
         strength = cover + 0.3 * fit + near + phrase + direction + 0.2 * precision
         score = strength - 0.5 * cover + 0.5 * telling - 0.0005 * f.start
         out.append(FigureChoice(f, cover, score, strength, alone, missing, spans[k]))
     return out
+
+
+def _slot_cue(question: str) -> str:
+    """The two characters the question writes right before its slot ("风险保障多少" → 保障), less a linking verb."""
+    slot = _SLOT_RE.search(question)
+    if not slot:
+        return ""
+    before = re.sub(r"(?:是|为|有|达到|达|约|共|了|共有|一共|总共)+$", "", question[: slot.start()])
+    tail = re.search(r"[\u4e00-\u9fff]{2}$", before)
+    return tail.group() if tail else ""
 
 
 def _general_measure(f: FigureSpan, asked: AskedQuantity, low: str, counted: str) -> float:
@@ -576,6 +589,7 @@ _RESPECTIVE_BONUS = 0.5
 _JOINER_RE = re.compile(r"\s*(?:、|和|及|与|,|，)\s*")
 _ITEM_SPLIT_RE = re.compile(r"、|和|及|与")
 _PHRASE_BONUS = 0.2
+_SLOT_BONUS = 0.15
 _MIN_PRECISION = 0.3
 _SLOT_RE = re.compile(r"多少|几|是多少|有多少|百分之几")
 

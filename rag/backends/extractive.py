@@ -8,7 +8,15 @@ import re
 from collections.abc import Generator as PieceStream
 from collections.abc import Sequence
 
-from rag.evidence import SentenceSupport, chain_focus, evidence_texts, score_sentences, term_weights
+from rag.evidence import (
+    SentenceSupport,
+    chain_focus,
+    evidence_texts,
+    names_another_of_kind,
+    score_sentences,
+    term_weights,
+    title_topic,
+)
 from rag.protocols import Reader
 from rag.quantities import (
     MIN_FOCUS,
@@ -148,6 +156,7 @@ class ExtractiveGenerator:
             context_credit=self.context_credit,
             missing_penalty=self.missing_penalty,
             subject_credit=self.subject_credit,
+            question=question,
         )
         cands = [c for c in scored if c.end - c.start >= 4]
         if not cands:
@@ -257,6 +266,10 @@ class ExtractiveGenerator:
             own = _own_focus(focus, sentence, text, c.antecedent)
             if own and c.antecedent is None:
                 own = chain_focus(own, sentence, text, c.start)
+            topic = title_topic(qa.terms, question, hits[c.hit_index].title)
+            if own and topic and not names_another_of_kind(topic, sentence.lower()):
+                # the document's topic ("青柳半程马拉松"), named in its title
+                own = [t for t in own if t.text not in topic or t.match(sentence.lower()) > 0]
             choice = best_figure(sentence, asked, own, weights, question) if own else None
             if choice is None or choice.focus < MIN_FOCUS:
                 continue
@@ -364,7 +377,12 @@ def _named_apart(question: str, choice: FigureChoice, focus: Sequence[Term], sen
         for noun in (t for t in present if after.startswith(t) and t in own):
             before = _HAN_TAIL_RE.search(own[: own.find(noun)])
             qualifier = before.group()[-2:] if before else ""
-            if qualifier and qualifier not in compact and not _SCOPE_RE.fullmatch(qualifier) and word + noun in low:
+            if (
+                qualifier
+                and qualifier not in compact
+                and not _SCOPE_RE.fullmatch(qualifier)
+                and (word + noun in low or (noun in nouns and word in low))
+            ):
                 return True
     return False
 

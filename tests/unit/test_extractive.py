@@ -617,3 +617,66 @@ def test_a_count_of_another_thing_written_with_ge_does_not_answer_a_jia_question
     # 个 stands in for 家 only right after the thing counted: 三个 counts the bases, not the firms in them
     _, draft = run("南屏县创业孵化基地入驻企业有多少家？", [make_hit("南屏县建成创业孵化基地三个，入驻企业持续增加。")])
     assert draft.short_answer is None
+
+
+RACE = (
+    "4月6日，2025湖城半程马拉松鸣枪开跑，1.2万名选手参赛。男子组冠军由本地选手周航获得，成绩为1小时05分31秒；"
+    "女子组冠军成绩为1小时13分02秒。赛事共设置补给站10个、医疗点20个，投入志愿者1,800余名。"
+)
+RAILWAY = (
+    "南江铁路是北段铁路和南段铁路的统称。线路全长412公里，设计时速160公里。北段铁路全长236公里，2012年通车。"
+    "南段铁路全长176公里，2016年通车。"
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "title", "text", "expected"),
+    [
+        # the title names the document's topic: its later sentences need not repeat it
+        ("湖城半程马拉松男子组冠军成绩是多少？", "2025湖城半程马拉松赛事综述", RACE, "1小时05分31秒"),
+        ("湖城半程马拉松投入志愿者多少名？", "2025湖城半程马拉松赛事综述", RACE, "1,800余名"),
+        # … unless a sentence writes the topic's head word for another thing of the kind (北段铁路, 南段铁路)
+        ("南江铁路全长多少公里？", "南江铁路", RAILWAY, "412公里"),
+    ],
+)
+def test_the_title_names_the_topic_but_not_another_of_its_kind(
+    question: str, title: str, text: str, expected: str
+) -> None:
+    _, draft = run(question, [make_hit(text, title=title)])
+    assert draft.grounded and draft.short_answer == expected
+
+
+INSURANCE = (
+    "2024年，南屏县保险业原保险保费收入38.6亿元。其中，财产险保费收入11.2亿元；人身险保费收入27.4亿元。"
+    "全年赔款和给付支出12.9亿元，其中财产险赔款6.3亿元。农业保险为2.1万户次农户提供风险保障18.5亿元。"
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("南屏县财产险赔款是多少？", "6.3亿元"),
+        ("南屏县人身险赔款是多少？", None),  # only 财产险's is given: the clause names the other qualifier
+        ("南屏县农业保险提供风险保障多少？", "18.5亿元"),  # the figure stands where the question's slot does
+        ("南屏县农业保险为多少户次农户提供风险保障？", "2.1万户次"),
+    ],
+)
+def test_the_other_qualifier_and_the_figure_in_the_slots_place(question: str, expected: str | None) -> None:
+    _, draft = run(question, [make_hit(INSURANCE)])
+    assert draft.short_answer == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("南屏县总人口性别比是多少？", "104.12"),  # a ratio written as a bare number
+        ("南屏县65岁及以上人口占多少？", "14.80%"),  # 占多少 asks for a share
+    ],
+)
+def test_a_ratio_is_a_bare_number_and_a_share_is_asked_with_zhan(question: str, expected: str) -> None:
+    text = (
+        "南屏县常住人口中，男性人口为21.3万人，总人口性别比为104.12。"
+        "60岁及以上人口占20.15%，其中65岁及以上人口占14.80%。"
+    )
+    _, draft = run(question, [make_hit(text)])
+    assert draft.grounded and draft.short_answer == expected
