@@ -17,7 +17,7 @@ _UNIT_FAMILIES: dict[str, str] = {
     "volume": "立方米 方 升 毫升 标方",
     "mass": "吨 千克 公斤 克 斤 担",
     "energy": "千瓦时 千瓦 兆瓦 瓦 度 伏 千伏 吉瓦",
-    "time": "个工作日 工作日 个小时 小时 分钟 秒 个月 月 周 年 天 日 夜",
+    "time": "个工作日 工作日 个小时 个多小时 个半小时 小时 分钟 秒 个月 个多月 个半月 月 周 年 天 日 夜",
     "age": "岁 周岁",
     "temperature": "℃ °C 摄氏度",
     "people": "人次 人 名 位 人口",
@@ -162,12 +162,12 @@ _MONEY_CUES = re.compile(
     r"投资|资金|收入|产值|总值|生产总值|金额|营收|营业额|税收|利润|贷款|融资|支出|补助|补贴|奖励|销售额|成交额|"
     r"预算|经费|成本|价格|售价|票房|收益|工资|存款|财政|拨付|资产|债务|赔偿|罚款|费用|保费|GDP|消费额|零售额|出口额|进口额|"
     r"交易额|总额|额度|捐款|募集|基金|营业收入|增加值|价格|发行价|票价|房价|单价|均价|股价|租金|"
-    r"养老金|低保金|抚恤金|补助金|救助金|奖金|保证金|公积金|薪酬|报酬|收费|消费(?!者|品|券)|损失|挽回|追回|赃款|涉案资金|"
+    r"养老金|低保金|抚恤金|补助金|救助金|奖金|保证金|公积金|薪酬|报酬|收费|赔款|赔付|给付|消费(?!者|品|券)|损失|挽回|追回|赃款|涉案资金|"
     r"(?:发放|补助|补贴|救助|保障|低保|资助|奖励|供养|缴费)标准"
 )
 _PEOPLE_CUES = re.compile(r"人数|人口|就业|毕业生|学生|员工|职工|干部|队员|志愿者|游客|患者|居民|群众|村民|农民")
 _TIME_ASK = re.compile(
-    r"多少(?:个)?(?:年|月|天|日|小时|分钟|工作日)|几(?:个)?(?:年|月|天|小时|工作日)|多久|多长时间|时限|期限|工期|时长|时数|用时|耗时|时效|周期|停时|天数(?![比占率])|历时"
+    r"多少(?:个)?(?:年|月|天|日|小时|分钟|工作日)|几(?:个)?(?:年|月|天|小时|工作日)|多久|多长时间|时限|期限|工期|时长|时数|车程|用时|耗时|时效|周期|停时|天数(?![比占率])|历时"
     r"|时间(?:压缩|缩短|减少|控制)?(?:了|为|是|在)?(?:到|至)?(?:多少|几)"
 )
 # Measured nouns whose figures have one family whatever the question's wording ("蓄水量是多少" → 立方米).
@@ -193,7 +193,12 @@ _UNIT_FAMILY_EQUIV = {"钱": "money"}
 # A share of a reference asked for ("恢复到2019年同期的多少", "相当于全省平均水平的多少", "完成年度计划的多少").
 _SHARE_OF_RE = re.compile(
     r"(?:同期|上年|去年|全年|年度|计划|预算|目标|平均水平|水平|总量|总数|总额|全国|全省|全市)的(?:多少|几)"
-    r"|按[^，,。？?]{1,12}的(?:多少|几)(?!倍)"  # "按评估价的多少给予奖励" → 一成
+    r"|[按占][^，,。？?]{1,12}的(?:多少|几)(?!倍)"  # "按评估价的多少给予奖励" → 一成, "占耕地面积的多少" → 七成以上
+)
+# A rate or a ratio compared with an earlier one ("占比比2021年提高多少" → 12.3个百分点, "收入比比上年缩小多少" → 0.06).
+_RATE_CHANGE = re.compile(
+    r"(?:(?P<rate>率|比重|占比|比例)|(?<![同环相对])比)(?=[比较])[^，,。？?]{1,14}?"
+    r"(?:提高|提升|下降|降低|增加|减少|上升|回落|缩小|扩大|收窄)了?\s*$"
 )
 # A departure from the usual ("降水量较常年偏多多少"): in the noun's own unit or as a share (偏多12%, 偏高0.8℃).
 _DEPARTURE_RE = re.compile(r"偏[多少高低]了?$")
@@ -246,6 +251,8 @@ class AskedQuantity:
         if self.unit:
             if figure.unit == self.unit or figure.unit.endswith(self.unit) or self.unit.endswith(figure.unit or "\0"):
                 return 1.0
+            if self.unit == "百分点" and figure.family == "percent":
+                return 0.5  # a rate's change is given in points, now and then as a share
             if self.unit == "个" and figure.family == "count":
                 # 个 is the general measure word: "多少个车站" may be answered "10座车站", less surely
                 return 1.0 if figure.unit in ("个", "") else 0.5
@@ -291,6 +298,8 @@ def asked_quantity(question: str) -> AskedQuantity:
     unit = (m.group("unit") or "") if m else ""
     if unit in _UNIT_FAMILY_EQUIV:
         return AskedQuantity("", _UNIT_FAMILY_EQUIV[unit])
+    if unit == "度" and re.search(r"温度|气温|水温|体温|室温", before):
+        return AskedQuantity("", "temperature")  # "室内温度不低于多少度" → 18℃, not kilowatt-hours
     if unit:
         family = UNIT_FAMILY.get(unit, "")
         if family == "people":
@@ -303,6 +312,9 @@ def asked_quantity(question: str) -> AskedQuantity:
     to_level = bool(re.search(r"[到至]\s*$", before))  # "提高到多少": a level, typed by its noun below
     # "参保率达到多少", "存贷比是多少" (a ratio named …比, not 同比/环比/相比/对比 before a change)
     rate = re.search(r"(?:率|比重|占比|比例|(?<![同环相对])比)(?:达到|达|为|是|提高到|提升到|降到|降至)?\s*$", before)
+    change = _RATE_CHANGE.search(before)
+    if change:
+        return AskedQuantity("百分点", "percent") if change.group("rate") else AskedQuantity("", "percent", "number")
     if rate and re.match(r"比(?![重例])", rate.group()):
         return AskedQuantity("", "percent", "number")  # "性别比是多少": 103.85, a ratio written as a bare number
     if rate or (not to_level and _PERCENT_SLOT.search(before.rstrip("了是为约达 "))):

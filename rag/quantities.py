@@ -180,7 +180,8 @@ def figure_choices(
             cover *= _CONDITION_PENALTY  # "10亿元以上项目7个" when the question asks about all 亿元以上项目
             telling *= _CONDITION_PENALTY
         names_counted = bool(counted) and low[f.end : f.end + len(counted)] == counted
-        if _contrasts(own, compact_question, [texts[j] for j in accepted if j != k]):
+        group_before = [texts[j] for j in range(k - 1, -1, -1) if not any(hard[j:k])]  # nearest first
+        if _contrasts(own, compact_question, [texts[j] for j in accepted if j != k], group_before):
             cover = min(cover, MIN_FOCUS - 0.01)  # "农村居民…17,640元" for 城镇居民, "新建改造…42座" for 新建
             telling *= _CONDITION_PENALTY
         if not names_counted and _names_a_later_item(matches, k, accepted):
@@ -393,7 +394,10 @@ def _unexplained(content: str, focus: Sequence[_Term], question: str = "") -> st
 _CONTRAST_GROUPS = tuple(
     frozenset(g.split())
     for g in (
-        "城镇 农村 城市 乡村",
+        "城镇 农村 城市 乡村 全体",
+        "财产险 人身险 寿险",
+        "风电 光伏 水电 火电 核电",
+        "水稻 小麦 玉米 大豆",
         "出口 进口",
         "新建 改造 改扩建 扩建 续建",
         "新开工 开工 竣工 签约 投产",
@@ -412,19 +416,23 @@ _CONTRAST_GROUPS = tuple(
 _URBAN_RURAL = ("城镇城市", "农村乡村")
 
 
-def _contrasts(own: str, question: str, others: Sequence[str]) -> bool:
+def _contrasts(own: str, question: str, others: Sequence[str], before: Sequence[str] = ()) -> bool:
     """Whether the figure's clause names other items of a parallel group than the question: only others
     ("农村居民…17,640元" asked about 城镇居民), or several together while another clause of the asked kind names
-    just the asked one ("新建改造公厕42座，其中新建18座" asked about 新建)."""
+    just the asked one ("新建改造公厕42座，其中新建18座" asked about 新建). A clause that names no item of a group
+    has those of the nearest clause ``before`` it in its ；-group that names one ("全体居民人均消费支出…，其中人均
+    服务性消费支出…"); ``before`` is nearest first."""
     words, asked = _words(own), _words(question)
     for group in _CONTRAST_GROUPS:
         want = _members(group, asked)
         if not want or len(want) == len(group):
             continue
-        have = _members(group, words)
+        have = _members(group, words) or next(
+            (m for m in (_members(group, _words(b)) for b in before) if m), frozenset()
+        )
         if have and not have & want:
             return True
-        if len(have) > 1 and any(_members(group, _words(o)) == want for o in others):
+        if len(have) > 1 and have != want and any(_members(group, _words(o)) == want for o in others):
             return True
     return False
 
@@ -595,7 +603,7 @@ _SLOT_RE = re.compile(r"多少|几|是多少|有多少|百分之几")
 
 
 # Words that carry no content of their own in a clause ("其中", "分别", "达到"): not what makes it elliptical.
-_FILLER_RE = re.compile(r"其中|分别|共计|累计|合计|达到|全年|同比|增长|、|\s")
+_FILLER_RE = re.compile(r"其中|分别|共计|累计|合计|达到|全年|同比|[比较](?:上年|去年)(?:末|同期)?|增长|、|\s")
 _ELLIPTICAL_CHARS = 4  # a clause with at most this many content characters besides its figure continues another
 _INHERITED_CREDIT = 0.8
 # Verbs of what a measure brought about, opening a clause whose subject is the clause before.

@@ -275,6 +275,8 @@ def _question_tokens(question: str, place: str) -> list[str]:
     # The copula of the slot on its own: jieba glues it to a one-character noun before it ("存贷比是多少" →
     # 存贷 / 比是), and "比是" is found in no passage.
     question = _COPULA_SLOT.sub(" 是", question)
+    # A rate compared with a year ("收入比比上年缩小多少", "占比比2021年提高多少"): jieba takes 比比 for a name.
+    question = re.sub(r"比比(?!皆)", "比 比", question)
     stripped = question.lstrip()
     if not place or place not in stripped[:16]:
         return tokenize(question)

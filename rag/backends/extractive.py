@@ -56,7 +56,7 @@ RULE_KINDS = frozenset({AnswerKind.FIGURE, AnswerKind.DATE})
 _REFERENCE_MARK_RE = re.compile(r"\[(?:注\s?)?\d{1,3}\]")
 _HAN_TAIL_RE = re.compile(r"[\u4e00-\u9fff]+$")
 # Words before a noun that set its scope or time, not which item it is ("全县固定资产投资", "年末贷款余额").
-_SCOPE_RE = re.compile(r"全[县市区省镇乡国年]|年[末底]|累计|共计|合计|其中|当年|今年|去年|本年|上年|全部|总计")
+_SCOPE_RE = re.compile(r"全[县市区省镇乡国年]|全社会|年[末底]|累计|共计|合计|其中|当年|今年|去年|本年|上年|全部|总计")
 
 
 class ExtractiveGenerator:
@@ -384,6 +384,23 @@ def _named_apart(question: str, choice: FigureChoice, focus: Sequence[Term], sen
                 and (word + noun in low or (noun in nouns and word in low))
             ):
                 return True
+            if (
+                word not in low
+                and noun in nouns
+                and not _SCOPE_RE.search(word)
+                and _qualified_apart(low, noun, compact)
+            ):
+                return True  # 服务业 asked, only 制造业's and the total given: the passage breaks it down otherwise
+    return False
+
+
+def _qualified_apart(low: str, noun: str, question: str) -> bool:
+    """Whether the passage writes ``noun`` after a qualifier the question does not ("制造业实际使用外资")."""
+    for m in re.finditer(re.escape(noun), low):
+        tail = _HAN_TAIL_RE.search(low[: m.start()])
+        qualifier = tail.group()[-2:] if tail else ""
+        if qualifier and qualifier not in question and not _SCOPE_RE.fullmatch(qualifier):
+            return True
     return False
 
 

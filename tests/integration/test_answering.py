@@ -450,6 +450,7 @@ FIGURE_FLOORS = {
     "figure_holdout4": (0.96, 0.02),
     "figure_holdout5": (0.96, 0.02),
     "figure_holdout6": (0.96, 0.02),
+    "figure_holdout7": (0.96, 0.02),
 }
 
 

@@ -680,3 +680,46 @@ def test_a_ratio_is_a_bare_number_and_a_share_is_asked_with_zhan(question: str, 
     )
     _, draft = run(question, [make_hit(text)])
     assert draft.grounded and draft.short_answer == expected
+
+
+INCOME = (
+    "2024年，南屏县全体居民人均可支配收入31,208元，比上年增长6.1%。按常住地分，城镇居民人均可支配收入40,115元，"
+    "增长5.3%；农村居民人均可支配收入19,760元，增长7.4%。城乡居民收入比为2.03，比上年缩小0.08。"
+    "全体居民人均消费支出21,430元，增长5.9%，其中人均服务性消费支出9,105元。"
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("南屏县全体居民人均可支配收入增长多少？", "6.1%"),  # 全体, not 城镇's nor 农村's
+        ("南屏县农村居民人均消费支出是多少？", None),  # only 全体's is given, and its 其中 part inherits 全体
+        ("南屏县城乡居民收入比比上年缩小多少？", "0.08"),
+        ("南屏县人均服务性消费支出是多少？", "9,105元"),
+    ],
+)
+def test_all_residents_are_an_item_of_the_urban_rural_group(question: str, expected: str | None) -> None:
+    _, draft = run(question, [make_hit(INCOME)])
+    assert draft.short_answer == expected
+
+
+FOREIGN = (
+    "2024年，南屏县实际使用外资6.4亿美元，增长5.1%。其中，制造业实际使用外资3.2亿美元，占全县的50%；"
+    "高技术产业实际使用外资1.1亿美元。全县中小学教师本科及以上学历占比达到88.1%，比2021年提高9.6个百分点。"
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("南屏县制造业实际使用外资是多少？", "3.2亿美元"),
+        ("南屏县服务业实际使用外资是多少？", None),  # not given: the passage breaks the total down by other sectors
+        ("南屏县实际使用外资多少？", "6.4亿美元"),
+        ("南屏县教师本科及以上学历占比比2021年提高多少？", "9.6个百分点"),  # the change, not the level
+    ],
+)
+def test_an_unnamed_breakdown_is_not_the_total_and_a_rates_change_is_in_points(
+    question: str, expected: str | None
+) -> None:
+    _, draft = run(question, [make_hit(FOREIGN)])
+    assert draft.short_answer == expected

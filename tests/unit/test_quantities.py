@@ -364,3 +364,22 @@ def test_temperatures_ages_rates_periods_and_shares_are_whole_figures(sentence: 
 def test_the_asked_kind_of_weather_ages_and_conditions(question: str, family: str, also: str) -> None:
     asked = asked_quantity(question)
     assert (asked.family, asked.also) == (family, also)
+
+
+def test_hours_and_months_with_duo_and_ban_are_whole_durations() -> None:
+    assert texts("车程由原来的3个多小时缩短至20分钟左右，工期2个半月。") == ["3个多小时", "20分钟左右", "2个半月"]
+
+
+@pytest.mark.parametrize(
+    ("question", "unit", "family", "also"),
+    [
+        ("南屏县通车后车程缩短至多少？", "", "time", ""),  # 车程 is a travel time
+        ("南屏县高标准农田占耕地面积的多少？", "", "percent", ""),  # a share of a reference
+        ("南屏县居民住宅室内温度不低于多少度？", "", "temperature", ""),  # 度 of a temperature, not kWh
+        ("南屏县教师本科学历占比比2021年提高多少？", "百分点", "percent", ""),  # a rate's change: points
+        ("南屏县城乡居民收入比比上年缩小多少？", "", "percent", "number"),  # a ratio's change: a bare number
+        ("南屏县人身险赔款是多少？", "", "money", ""),
+    ],
+)
+def test_travel_times_shares_degrees_and_changes_of_rates(question: str, unit: str, family: str, also: str) -> None:
+    assert asked_quantity(question) == AskedQuantity(unit, family, also)
