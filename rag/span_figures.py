@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from rag.figure_text import asked_quantity, find_figures
-from rag.quantities import names_another_item
+from rag.parallel_items import names_another_item
 from rag.text import split_sentences
 
 _BEFORE_NOW = frozenset({"前", "以前", "之前"})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from rag.parallel_items import listed_items
 from rag.quantities import (
     MIN_FOCUS,
     AskedQuantity,
@@ -16,7 +17,6 @@ from rag.quantities import (
     clauses,
     find_figures,
     focus_terms,
-    listed_items,
     measure_word,
 )
 from rag.questions import analyse_question
