@@ -17,7 +17,7 @@ _UNIT_FAMILIES: dict[str, str] = {
     "volume": "立方米 方 升 毫升 标方",
     "mass": "吨 千克 公斤 克 斤 担",
     "energy": "千瓦时 千瓦 兆瓦 瓦 度 伏 千伏 吉瓦",
-    "time": "个工作日 工作日 个小时 个多小时 个半小时 小时 分钟 秒 个月 个多月 个半月 月 周 年 天 日 夜",
+    "time": "年一遇 个工作日 工作日 个小时 个多小时 个半小时 小时 分钟 秒 个月 个多月 个半月 月 周 年 天 日 夜",
     "age": "岁 周岁",
     "temperature": "℃ °C 摄氏度",
     "people": "人次 人 名 位 人口",
@@ -38,6 +38,7 @@ _CHINESE = r"[零〇一二两三四五六七八九十百千万亿]+(?:点[零〇
 _QUALIFIER_BEFORE = (
     r"(?:每人每月|每人每年|每人每天|每人|每户|每亩|每吨|每平方米|每千人口|每万人)?"
     r"(?:约为|约合|约|近|超过|超|逾|不足|不到|将近|接近|大约|多达|高达|至少|最多|不少于|不超过|不低于|仅)?"
+    r"(?:零下)?"  # a temperature below zero ("零下15℃左右")
 )
 _QUALIFIER_AFTER = r"以上|以下|以内|之内|内(?![容部外地])|左右|上下|多|余"
 _RANGE = r"\s?(?:-|—|–|~|～|至|到)\s?"
@@ -109,8 +110,11 @@ def _one_tenth(text: str, m: re.Match[str], number: str, unit: str) -> bool:
 
 
 def _is_identifier(text: str, m: re.Match[str], number: str) -> bool:
-    """A bare number that names rather than counts: zero-padded ("03合同段") or followed by what it numbers
-    ("03标", "19号线", "3期")."""
+    """A bare number that names rather than counts: zero-padded ("03合同段"), followed by what it numbers ("03标",
+    "19号线", "3期") or glued to a Latin letter ("4A级", "5G")."""
+    glued = text[m.end() : m.end() + 1]
+    if glued.isascii() and glued.isalpha():
+        return True  # "4A级景区", "5G基站": a grade or a name
     return bool(re.fullmatch(r"0\d+", number)) or bool(_NUMBERS_A_NAME.match(text, m.end()))
 
 
@@ -311,7 +315,11 @@ def asked_quantity(question: str) -> AskedQuantity:
         return AskedQuantity("", "money")  # "硕士研究生给予多少安家补贴": the noun after the slot is measured
     to_level = bool(re.search(r"[到至]\s*$", before))  # "提高到多少": a level, typed by its noun below
     # "参保率达到多少", "存贷比是多少" (a ratio named …比, not 同比/环比/相比/对比 before a change)
-    rate = re.search(r"(?:率|比重|占比|比例|(?<![同环相对])比)(?:达到|达|为|是|提高到|提升到|降到|降至)?\s*$", before)
+    rate = re.search(
+        r"(?:率|比重|占比|比例|(?<![同环相对])比|(?:满意|知晓|依存|贡献|集中|认可|参与|覆盖|完成|达标)度)"
+        r"(?:达到|达|为|是|提高到|提升到|降到|降至)?\s*$",
+        before,
+    )
     change = _RATE_CHANGE.search(before)
     if change:
         return AskedQuantity("百分点", "percent") if change.group("rate") else AskedQuantity("", "percent", "number")

@@ -128,6 +128,8 @@ _CONTRAST_GROUPS = tuple(
         "财产险 人身险 寿险",
         "风电 光伏 水电 火电 核电",
         "水稻 小麦 玉米 大豆",
+        "存款 贷款",
+        "5a 4a 3a 2a 1a",  # graded scenic areas (text is lower-cased)
         "出口 进口",
         "新建 改造 改扩建 扩建 续建",
         "新开工 开工 竣工 签约 投产",
@@ -146,13 +148,16 @@ _CONTRAST_GROUPS = tuple(
 _URBAN_RURAL = ("城镇城市", "农村乡村")
 
 
-def contrasts(own: str, question: str, others: Sequence[str], before: Sequence[str] = ()) -> bool:
+def contrasts(
+    own: str, question: str, others: Sequence[str], before: Sequence[str] = (), elsewhere: Sequence[str] = ()
+) -> bool:
     """Whether the figure's clause names other items of a parallel group than the question: only others
     ("农村居民…17,640元" asked about 城镇居民), or several together while another clause of the asked kind names
     just the asked one ("新建改造公厕42座，其中新建18座" asked about 新建). A clause that names no item of a group
     has those of the nearest clause ``before`` it in its ；-group that names one ("全体居民人均消费支出…，其中人均
-    服务性消费支出…"); ``before`` is nearest first."""
-    words, asked = words_of(own), words_of(question)
+    服务性消费支出…"); ``before`` is nearest first. A clause with no item at all is a total when the sentence's other
+    clauses (``elsewhere``) name only other items ("A级旅游景区12家，其中4A级景区4家" asked about 5A)."""
+    words, asked = words_of(own), words_of(question.lower())
     for group in _CONTRAST_GROUPS:
         want = _members(group, asked)
         if not want or len(want) == len(group):
@@ -162,6 +167,10 @@ def contrasts(own: str, question: str, others: Sequence[str], before: Sequence[s
         )
         if have and not have & want:
             return True
+        if not have:
+            named = frozenset().union(*(_members(group, words_of(e)) for e in elsewhere))
+            if named and not named & want:
+                return True
         if len(have) > 1 and have != want and any(_members(group, words_of(o)) == want for o in others):
             return True
     return False

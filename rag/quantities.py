@@ -172,7 +172,8 @@ def figure_choices(
             telling *= _CONDITION_PENALTY
         names_counted = bool(counted) and low[f.end : f.end + len(counted)] == counted
         group_before = [texts[j] for j in range(k - 1, -1, -1) if not any(hard[j:k])]  # nearest first
-        if contrasts(own, compact_question, [texts[j] for j in accepted if j != k], group_before):
+        rest = [texts[j] for j in range(n) if j != k]
+        if contrasts(own, compact_question, [texts[j] for j in accepted if j != k], group_before, rest):
             cover = min(cover, MIN_FOCUS - 0.01)  # "农村居民…17,640元" for 城镇居民, "新建改造…42座" for 新建
             telling *= _CONDITION_PENALTY
         if not names_counted and _names_a_later_item(matches, k, accepted):
@@ -198,7 +199,7 @@ def figure_choices(
         if f.start in in_list:  # "A、B分别达到152家、3327家": the figure in the asked item's place
             cover = max(cover, MIN_FOCUS) if in_list[f.start] > 0 else cover
             direction += in_list[f.start]
-        if cue and f.start not in in_list and low[: f.start].endswith(cue):
+        if f.start not in in_list and _stands_at_slot(low[: f.start], cue):
             near += _SLOT_BONUS  # "提供风险保障多少" → "提供风险保障98.2亿元": the figure stands where the slot does
         strength = cover + 0.3 * fit + near + phrase + direction + 0.2 * precision
         score = strength - 0.5 * cover + 0.5 * telling - 0.0005 * f.start
@@ -207,13 +208,22 @@ def figure_choices(
 
 
 def _slot_cue(question: str) -> str:
-    """The two characters the question writes right before its slot ("风险保障多少" → 保障), less a linking verb."""
+    """The characters the question writes right before its slot, less a linking verb, up to six ("提供风险保障多少"
+    → 提供风险保障)."""
     slot = SLOT_RE.search(question)
     if not slot:
         return ""
     before = re.sub(r"(?:是|为|有|达到|达|约|共|了|共有|一共|总共)+$", "", question[: slot.start()])
-    tail = re.search(r"[\u4e00-\u9fff]{2}$", before)
+    tail = re.search(r"[\u4e00-\u9fff]{3,6}$", before)
     return tail.group() if tail else ""
+
+
+def _stands_at_slot(before: str, cue: str) -> bool:
+    """Whether the text right before a figure ends with at least four of the cue's last characters (all of a
+    shorter cue): "风险保障98.2亿元" for "提供风险保障多少", not the "收入" of "税收收入7.85亿元" for
+    "预算收入是多少"."""
+    need = min(4, len(cue))
+    return bool(cue) and before.endswith(cue[-need:])
 
 
 def _general_measure(f: FigureSpan, asked: AskedQuantity, low: str, counted: str) -> float:

@@ -451,6 +451,7 @@ FIGURE_FLOORS = {
     "figure_holdout5": (0.96, 0.02),
     "figure_holdout6": (0.96, 0.02),
     "figure_holdout7": (0.96, 0.02),
+    "figure_holdout8": (0.96, 0.02),
 }
 
 

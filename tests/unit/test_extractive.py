@@ -723,3 +723,32 @@ def test_an_unnamed_breakdown_is_not_the_total_and_a_rates_change_is_in_points(
 ) -> None:
     _, draft = run(question, [make_hit(FOREIGN)])
     assert draft.short_answer == expected
+
+
+LISTING = (
+    "南屏县2024年1—11月主要经济指标\n一般公共预算收入：9.84亿元，同比增长2.7%，其中税收收入6.12亿元\n"
+    "金融机构人民币存款余额：356.2亿元，比年初增加28.4亿元\n全县共有A级旅游景区12家，其中4A级景区4家。"
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("南屏县一般公共预算收入是多少？", "9.84亿元"),  # a label line: not the 其中 part that ends in 收入 too
+        ("南屏县税收收入是多少？", "6.12亿元"),
+        ("南屏县金融机构人民币贷款余额是多少？", None),  # only 存款's is given
+        ("南屏县4A级景区有多少家？", "4家"),
+        ("南屏县5A级景区有多少家？", None),  # only 4A's is given
+    ],
+)
+def test_label_lines_deposits_and_loans_and_graded_sights(question: str, expected: str | None) -> None:
+    _, draft = run(question, [make_hit(LISTING)])
+    assert draft.short_answer == expected
+
+
+def test_a_total_is_no_answer_for_an_item_when_the_sentence_breaks_it_down_by_other_items_only() -> None:
+    text = "南屏县居民人均可支配收入26,400元，其中农村居民人均可支配收入17,320元。"
+    _, draft = run("南屏县城镇居民人均可支配收入是多少？", [make_hit(text)])
+    assert draft.short_answer is None
+    _, draft = run("南屏县农村居民人均可支配收入是多少？", [make_hit(text)])
+    assert draft.short_answer == "17,320元"

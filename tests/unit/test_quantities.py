@@ -383,3 +383,23 @@ def test_hours_and_months_with_duo_and_ban_are_whole_durations() -> None:
 )
 def test_travel_times_shares_degrees_and_changes_of_rates(question: str, unit: str, family: str, also: str) -> None:
     assert asked_quantity(question) == AskedQuantity(unit, family, also)
+
+
+def test_a_temperature_below_zero_keeps_its_sign() -> None:
+    assert texts("北部山区最低气温将降至零下12℃左右。") == ["零下12℃左右"]
+
+
+def test_a_number_glued_to_a_latin_letter_is_a_name_and_a_return_period_is_whole() -> None:
+    assert texts("建成5G基站1,020个，4A级景区6家。") == ["1,020个", "6家"]
+    assert texts("下游防洪标准提高到100年一遇。") == ["100年一遇"]
+
+
+@pytest.mark.parametrize(
+    ("question", "family"),
+    [
+        ("南屏县群众安全感满意度是多少？", "percent"),  # a 度 of satisfaction is a share, not people
+        ("南屏县下游防洪标准提高到多少年一遇？", "time"),
+    ],
+)
+def test_satisfaction_is_a_share_and_a_return_period_a_time(question: str, family: str) -> None:
+    assert asked_quantity(question).family == family
