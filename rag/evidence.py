@@ -12,6 +12,7 @@ from pathlib import PurePath
 
 from rag.figure_text import HAN_RE as _HAN_RE
 from rag.figure_text import find_figures
+from rag.quantities import GENERIC_MEASURES
 from rag.questions import AnswerKind, QuestionAnalysis, Term
 from rag.text import split_sentences
 from rag.types import Hit
@@ -177,27 +178,37 @@ def chain_focus(focus: list[Term], sentence: str, text: str, start: int) -> list
     return [t for t in focus if t.match(low) > 0 or t.match(lead) < 1.0]
 
 
+_TITLE_CHARS = 48  # longer "titles" are a passage's first line
+_TITLE_GAP = 2  # characters the title may put between two of the topic's words ("长河湾国际半程马拉松")
+
+
 def title_topic(terms: Sequence[Term], question: str, title: str) -> tuple[str, ...]:
-    """The words the question opens with (after its place and year) that the hit's title writes as one phrase:
+    """The words the question opens with (after its place and year) that the hit's title writes in that order:
     「青柳半程马拉松男子组冠军成绩是多少」 over 「2024年青柳半程马拉松赛事综述」 → 青柳, 半程, 马拉松. The document is
     about them, as a report is about its place: its sentences need not repeat them. In question order."""
     low, head = question.lower(), title.lower()
-    if not head:
-        return ()
+    if not head or len(head) > _TITLE_CHARS:
+        return ()  # no title, or a passage's opening taken for one
     rest = low
     for t in terms:
         if t.subject:
             rest = rest.replace(t.text, "", 1)
     rest = rest.lstrip()
     words: list[str] = []
-    phrase = ""
-    for t in (t for t in terms if not t.subject):
-        if not rest.startswith(t.text) or phrase + t.text not in head:
+    content = [t for t in terms if not t.subject]
+    at = 0
+    # In the title in the question's order, maybe apart ("长河湾半程马拉松" in 「首届长河湾国际半程马拉松举行」);
+    # at least one of the question's words that is no generic measure stays its own (「雁栖新材料完成8亿元C轮融资」 for
+    # 「…C轮融资金额是多少」: 融资, as 金额 is any amount).
+    last = max((k for k, t in enumerate(content) if t.text not in GENERIC_MEASURES), default=0)
+    for t in content[:last]:
+        found = head.find(t.text, at)
+        if not rest.startswith(t.text) or found < 0 or (words and found - at > _TITLE_GAP):
             break
-        phrase += t.text
+        at = found + len(t.text)
         words.append(t.text)
         rest = rest[len(t.text) :]
-    return tuple(words) if len(phrase) >= 3 else ()
+    return tuple(words) if sum(map(len, words)) >= 3 else ()
 
 
 def names_another_of_kind(topic: Sequence[str], sentence: str) -> bool:
@@ -206,7 +217,7 @@ def names_another_of_kind(topic: Sequence[str], sentence: str) -> bool:
     in a report on the 国庆假期 is about the same holiday."""
     if len(topic) < 2:
         return False
-    head, prefix = topic[-1], "".join(topic[:-1])
+    head, prefix = topic[-1], topic[-2]
     for m in re.finditer(re.escape(head), sentence):
         before = sentence[: m.start()]
         if not before.endswith(prefix) and _HAN_RE.match(before[-1:]):

@@ -109,7 +109,7 @@ def figure_choices(
     hard = [bool(re.match(r"[；;。！？!?]", sentence[e : e + 1])) for _, e in spans]  # group ends after clause k
     # A generic measure noun ("补贴标准", "收入水平") that the sentence never writes ("每户补贴5000至10000元"):
     # no clause carries it, so it tells none apart and is not asked of any.
-    focus = [t for t in focus if not (t.text in _GENERIC_MEASURES and clause_match(t, low) == 0.0)]
+    focus = [t for t in focus if not (t.text in GENERIC_MEASURES and clause_match(t, low) == 0.0)]
     texts = [low[s:e] for s, e in spans]
     matches = {t.text: [clause_match(t, c) for c in texts] for t in focus}
     n = len(spans)
@@ -148,7 +148,7 @@ def figure_choices(
             continue
         alone: tuple[str, ...] = ()
         missing: tuple[str, ...] = ()
-        content = "".join(HAN_RE.findall(_FILLER_RE.sub("", own)))
+        content = "".join(HAN_RE.findall(_FILLER_RE.sub("", _BYLINE_RE.sub("", own))))
         unexplained = _unexplained(content, focus, compact_question)
         # A clause that opens with what the clause before it brought about ("发放普惠小微贷款64.3亿元，惠及小微企业
         # 和个体工商户1.27万户") has that clause as its subject, and its own words name what the figure counts.
@@ -185,7 +185,7 @@ def figure_choices(
             precision < _MIN_PRECISION
             and not names_counted
             and not continues
-            and _phrase_before(low[spans[k][0] : f.start], focus) < 2
+            and _phrase_before(low[spans[k][0] : f.start], focus) + _phrase_after(low[f.end : spans[k][1]], focus) < 2
         ):
             # the clause is about something else ("发放产业奖补资金…"), unless the figure counts the very thing
             # asked ("新建第三中学和城东小学两所学校") or the asked phrase leads straight to it ("…的决定不起诉1,287人")
@@ -321,6 +321,12 @@ def _phrase_before(before: str, focus: Sequence[TermLike]) -> int:
     return count
 
 
+def _phrase_after(after: str, focus: Sequence[TermLike]) -> int:
+    """1 when a focus word follows the figure at once or after 的 ("为期5天的活动" for "活动为期几天"), else 0."""
+    rest = re.sub(r"^的", "", after)
+    return int(any(rest.startswith(w) for t in focus for w in (t.text, *t.alts) if w))
+
+
 def _names_a_later_item(matches: Mapping[str, Sequence[float]], k: int, accepted: set[int]) -> bool:
     """Whether a focus word missing from clause ``k`` and from every clause before it is in a later clause that
     holds a figure of the asked kind: the question names an item the sentence breaks down after this figure
@@ -378,7 +384,7 @@ _CONDITION_RE = re.compile(
     r"|(?:超过|超|逾|高于|低于|不足|不到)\d+(?:\.\d+)?\s?(?:万亿|亿|千万|百万|万|千)?"
 )
 # Measure nouns a question adds that reports leave out ("补贴标准是多少" → "每户补贴5000至10000元").
-_GENERIC_MEASURES = frozenset("标准 水平 规模 数量 情况 幅度 比例 金额 数额".split())
+GENERIC_MEASURES = frozenset("标准 水平 规模 数量 情况 幅度 比例 金额 数额 成绩".split())
 _CONDITION_PENALTY = 0.6
 _HEAD_BOOST = 2.0
 _COUNTED_BONUS = 0.4
@@ -389,6 +395,8 @@ _MIN_PRECISION = 0.3
 
 # Words that carry no content of their own in a clause ("其中", "分别", "达到"): not what makes it elliptical.
 _FILLER_RE = re.compile(r"其中|分别|共计|累计|合计|达到|全年|同比|[比较](?:上年|去年)(?:末|同期)?|增长|、|\s")
+# A news item's dateline and byline, said before its first clause: no content of the clause.
+_BYLINE_RE = re.compile(r"本报讯|新华社[^，。]{0,14}?电|[（(]记者[^）)]{0,16}[）)]")
 _ELLIPTICAL_CHARS = 4  # a clause with at most this many content characters besides its figure continues another
 _INHERITED_CREDIT = 0.8
 # Verbs of what a measure brought about, opening a clause whose subject is the clause before.

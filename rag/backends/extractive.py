@@ -264,7 +264,7 @@ class ExtractiveGenerator:
             topic = title_topic(qa.terms, question, hits[c.hit_index].title)
             if own and topic and not names_another_of_kind(topic, sentence.lower()):
                 # the document's topic ("青柳半程马拉松"), named in its title
-                own = [t for t in own if t.text not in topic or t.match(sentence.lower()) > 0]
+                own = [t for t in own if t.text not in topic]
             choice = best_figure(sentence, asked, own, weights, question) if own else None
             if choice is None or choice.focus < MIN_FOCUS:
                 continue

@@ -752,3 +752,35 @@ def test_a_total_is_no_answer_for_an_item_when_the_sentence_breaks_it_down_by_ot
     assert draft.short_answer is None
     _, draft = run("南屏县农村居民人均可支配收入是多少？", [make_hit(text)])
     assert draft.short_answer == "17,320元"
+
+
+@pytest.mark.parametrize(
+    ("question", "title", "text", "expected"),
+    [
+        # the title may put a word between the topic's words (国际); a figure inside the asked phrase (为期…的活动)
+        (
+            "湖城半程马拉松女子组冠军的成绩是多少？",
+            "首届湖城国际半程马拉松举行",
+            "本报讯（记者 何岚）首届湖城国际半程马拉松开跑。中国选手周宁以1小时12分40秒获得女子组冠军。",
+            "1小时12分40秒",
+        ),
+        (
+            "西塘音乐节的活动为期几天？",
+            "第五届西塘音乐节开幕",
+            "新华社杭州5月2日电（记者 章远）第五届西塘音乐节2日开幕，36支乐队将在为期4天的活动中演出。",
+            "4天",
+        ),
+        # a dateline and a byline are no content of the clause that follows them
+        (
+            "北辰材料C轮融资金额是多少？",
+            "北辰材料完成6亿元C轮融资",
+            "本报讯（记者 韩越）北辰材料科技有限公司3月1日宣布完成6亿元C轮融资，本轮由东岳资本领投。",
+            "6亿元",
+        ),
+    ],
+)
+def test_news_topics_in_titles_bylines_and_figures_inside_the_asked_phrase(
+    question: str, title: str, text: str, expected: str
+) -> None:
+    _, draft = run(question, [make_hit(text, title=title)])
+    assert draft.grounded and draft.short_answer == expected
